@@ -1,0 +1,2 @@
+declare module '*.wasm' { const m: WebAssembly.Module; export default m; }
+declare module '*.onnx' { const b: ArrayBuffer; export default b; }

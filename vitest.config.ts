@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'node', include: ['test/core/**/*.test.ts', 'test/train/**/*.test.ts'], environment: 'node', testTimeout: 60_000 } },
+      {
+        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        test: { name: 'workerd', include: ['test/worker/**/*.test.ts'], testTimeout: 60_000 },
+      },
+    ],
+  },
+});
