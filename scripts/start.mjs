@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// `npm start`: serve the embedded default model locally with `wrangler dev`.
+// First run creates .dev.vars (gitignored) with a random DEMO_API_KEY, then prints a ready curl line.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const devVars = join(root, '.dev.vars');
+const port = process.env.PORT ?? '8787';
+
+function readVars() {
+  if (!existsSync(devVars)) return {};
+  return Object.fromEntries(
+    readFileSync(devVars, 'utf8').split('\n').map((l) => l.match(/^\s*([A-Z0-9_]+)\s*=\s*"?([^"]*)"?\s*$/)).filter(Boolean).map((m) => [m[1], m[2]]),
+  );
+}
+
+const vars = readVars();
+const additions = [];
+if (!vars.DEMO_API_KEY) additions.push(['DEMO_API_KEY', `pe_demo_${randomBytes(16).toString('hex')}`]);
+if (!vars.ADMIN_TOKEN) additions.push(['ADMIN_TOKEN', `pe_admin_${randomBytes(24).toString('hex')}`]);
+if (additions.length) {
+  const prefix = existsSync(devVars) ? readFileSync(devVars, 'utf8').replace(/\n?$/, '\n') : '# Local secrets for `wrangler dev` (created by npm start; never commit).\n';
+  writeFileSync(devVars, prefix + additions.map(([k, v]) => `${k}="${v}"`).join('\n') + '\n', { mode: 0o600 });
+  for (const [k, v] of additions) vars[k] = v;
+}
+
+process.stderr.write(
+  [
+    '',
+    `prompt-edge: serving the embedded default model (tiny-clip-cifar10) on http://127.0.0.1:${port}`,
+    `  demo tenant key: ${vars.DEMO_API_KEY}   (from .dev.vars)`,
+    '  try:',
+    `    curl -s -H "Authorization: Bearer ${vars.DEMO_API_KEY}" -H "Content-Type: image/jpeg" \\`,
+    `         --data-binary @../shared/datasets/cifar10-fewshot/test/cat/$(ls ../shared/datasets/cifar10-fewshot/test/cat | head -1) \\`,
+    `         http://127.0.0.1:${port}/v1/classify`,
+    '',
+  ].join('\n') + '\n',
+);
+
+const child = spawn(join(root, 'node_modules', '.bin', 'wrangler'), ['dev', '--port', port, '--ip', '127.0.0.1', ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: 'inherit',
+});
+const stop = (sig) => child.kill(sig);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+child.on('exit', (code) => process.exit(code ?? 0));

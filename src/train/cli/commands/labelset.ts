@@ -1,0 +1,75 @@
+/** `labelset zeroshot|ensemble`: bake hand-written-prompt label sets into an artifact file. */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../../core/errors.ts';
+import { encodeLabelSet } from '../../../core/labelset/artifact.ts';
+import { CLIP_SINGLE_TEMPLATE, DEFAULT_ENSEMBLE_TEMPLATES, fillTemplate } from '../../../core/templates.ts';
+import { loadCheckpoint } from '../../checkpoint.ts';
+import { buildPromptLabelSet, parseLabelList } from '../../labelset-builder.ts';
+import { TextTower } from '../../text-tower.ts';
+import { DEFAULT_MODEL_DIR, writeFileAtomic } from '../common.ts';
+import { emit } from '../output.ts';
+
+/** A templates file: a JSON array of strings, or one template per line (# comments allowed). */
+export function readTemplatesFile(path: string): string[] {
+  if (!existsSync(path)) throw new InvalidArgumentError(`templates file not found: ${path}`);
+  const text = readFileSync(path, 'utf8');
+  let templates: string[];
+  if (text.trimStart().startsWith('[')) {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === 'string')) throw new InvalidArgumentError(`${path}: expected a JSON array of strings.`);
+    templates = parsed;
+  } else {
+    templates = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  }
+  if (templates.length === 0) throw new InvalidArgumentError(`${path} has no templates.`);
+  for (const t of templates) fillTemplate(t, 'x'); // validates the placeholder
+  return templates;
+}
+
+interface BuildOpts { model: string; labels: string; out: string; json?: boolean; f16?: boolean }
+
+async function build(opts: BuildOpts, templates: string[], method: 'zeroshot' | 'ensemble'): Promise<void> {
+  const labels = parseLabelList(opts.labels);
+  const ckpt = loadCheckpoint(opts.model);
+  const tower = await TextTower.create(ckpt);
+  try {
+    const artifact = await buildPromptLabelSet(ckpt, tower, labels, templates, method);
+    const bytes = encodeLabelSet(artifact, { embeddingDtype: opts.f16 ? 'F16' : 'F32' });
+    writeFileAtomic(opts.out, bytes);
+    emit(opts, { out: opts.out, method, labels, templates, version: artifact.version, model_id: artifact.modelId, model_sha256: artifact.modelSha256, bytes: bytes.byteLength },
+      () => `wrote ${opts.out}: ${method} label set, ${labels.length} labels, ${templates.length} template(s), version ${artifact.version}`);
+  } finally {
+    await tower.dispose();
+  }
+}
+
+export function registerLabelsetCommands(program: Command): Command {
+  const labelset = program.command('labelset').description('Build label sets (baked class embeddings) for the worker.');
+  labelset
+    .command('zeroshot')
+    .description('CLIP zero-shot label set: one prompt template per class.')
+    .option('--model <dir>', 'Hugging Face CLIP folder', DEFAULT_MODEL_DIR)
+    .requiredOption('--labels <a,b,c>', 'comma-separated class names')
+    .option('--template <text>', 'prompt template with {} for the class name', CLIP_SINGLE_TEMPLATE)
+    .requiredOption('--out <file>', 'artifact to write (.safetensors)')
+    .option('--f16', 'store class embeddings as float16 (half the size)')
+    .option('--json', 'print a JSON summary and nothing else on stdout')
+    .action(async (opts: BuildOpts & { template: string }) => {
+      fillTemplate(opts.template, 'x');
+      await build(opts, [opts.template], 'zeroshot');
+    });
+  labelset
+    .command('ensemble')
+    .description('CLIP prompt-ensemble label set: per class, the renormalised mean embedding of several templates.')
+    .option('--model <dir>', 'Hugging Face CLIP folder', DEFAULT_MODEL_DIR)
+    .requiredOption('--labels <a,b,c>', 'comma-separated class names')
+    .option('--templates <file>', 'templates file (JSON array or one per line); default: the built-in set')
+    .requiredOption('--out <file>', 'artifact to write (.safetensors)')
+    .option('--f16', 'store class embeddings as float16 (half the size)')
+    .option('--json', 'print a JSON summary and nothing else on stdout')
+    .action(async (opts: BuildOpts & { templates?: string }) => {
+      await build(opts, opts.templates ? readTemplatesFile(opts.templates) : [...DEFAULT_ENSEMBLE_TEMPLATES], 'ensemble');
+    });
+  return labelset;
+}

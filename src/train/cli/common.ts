@@ -1,0 +1,34 @@
+/** Helpers shared by CLI commands: default model path, atomic writes, number parsing. */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from '../../core/errors.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The embedded default model, used when --model is not given. */
+export const DEFAULT_MODEL_DIR = resolve(REPO_ROOT, 'artifacts/models/tiny-clip-cifar10');
+
+/** Writes via a temporary file + rename, so a crash never leaves a half-written artifact. */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const abs = resolve(path);
+  mkdirSync(dirname(abs), { recursive: true });
+  const tmp = `${abs}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, abs);
+}
+
+export function parseIntOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}], got "${raw}".`);
+    return v;
+  };
+}
+
+export function parseFloatOption(name: string, min: number, max = Number.POSITIVE_INFINITY) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < min || v > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}], got "${raw}".`);
+    return v;
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * An image folder dataset: DIR/<label>/<image files>, as tenants hand them over.
+ * Everything is sorted by name so that sampling with a seed is reproducible across machines.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DataError, PromptEdgeError } from '../../core/errors.ts';
+import { decodeImage, type RgbImage } from '../../core/image/decode.ts';
+import { initNodeImageCodecs } from '../image-codecs-node.ts';
+
+export interface ImageItem {
+  readonly path: string;
+  readonly labelIndex: number;
+}
+
+export interface ImageFolder {
+  readonly root: string;
+  /** Class names: the sub-folder names, sorted. */
+  readonly labels: readonly string[];
+  readonly items: readonly ImageItem[];
+}
+
+/** Text used for a label inside prompts: CoOp's `name.replace("_", " ")`. */
+export function promptName(label: string): string {
+  return label.replace(/_/g, ' ').trim();
+}
+
+function normalisedKey(label: string): string {
+  return promptName(label).toLowerCase().replace(/\s+/g, ' ');
+}
+
+export function scanImageFolder(dirArg: string, opts: { minClasses?: number } = {}): ImageFolder {
+  const root = resolve(dirArg);
+  if (!existsSync(root)) throw new DataError(`data folder not found: ${root}`);
+  if (!statSync(root).isDirectory()) throw new DataError(`data path is not a folder: ${root} (expected DIR/<label>/<images>)`);
+  const entries = readdirSync(root, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
+  const classDirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const minClasses = opts.minClasses ?? 2;
+  if (classDirs.length < minClasses) {
+    throw new DataError(`${root} has ${classDirs.length} class folder(s); at least ${minClasses} are needed (DIR/<label>/<images>).`);
+  }
+  const seen = new Map<string, string>();
+  for (const label of classDirs) {
+    const key = normalisedKey(label);
+    const other = seen.get(key);
+    if (other !== undefined) throw new DataError(`class folders "${other}" and "${label}" in ${root} name the same label after normalisation ("${key}"). Merge or rename one.`);
+    seen.set(key, label);
+  }
+  const items: ImageItem[] = [];
+  classDirs.forEach((label, labelIndex) => {
+    const dir = join(root, label);
+    const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    if (files.length === 0) throw new DataError(`class folder is empty: ${dir}`);
+    for (const f of files) items.push({ path: join(dir, f), labelIndex });
+  });
+  return { root, labels: classDirs, items };
+}
+
+export interface LoadOptions {
+  /** Skip undecodable files with a warning instead of failing. */
+  skipBadImages?: boolean;
+  onWarning?: (message: string) => void;
+  onProgress?: (done: number, total: number) => void;
+  maxPixels?: number;
+}
+
+export interface LoadedImage {
+  readonly item: ImageItem;
+  readonly image: RgbImage;
+  /** The raw file bytes (hashed for the feature cache). */
+  readonly bytes: Uint8Array;
+}
+
+export async function loadImages(items: readonly ImageItem[], opts: LoadOptions = {}): Promise<LoadedImage[]> {
+  await initNodeImageCodecs();
+  const out: LoadedImage[] = [];
+  let done = 0;
+  for (const item of items) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(item.path));
+    } catch (cause) {
+      const msg = `cannot read ${item.path}: ${(cause as Error).message}`;
+      if (!opts.skipBadImages) throw new DataError(`${msg} (pass --skip-bad-images to skip such files)`, { cause });
+      opts.onWarning?.(`skipping ${msg}`);
+      continue;
+    }
+    try {
+      const image = await decodeImage(bytes, opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {});
+      out.push({ item, image, bytes });
+    } catch (cause) {
+      if (!(cause instanceof PromptEdgeError)) throw cause;
+      const msg = `${item.path} is not a usable image: ${cause.message}`;
+      if (!opts.skipBadImages) throw new DataError(`${msg} (pass --skip-bad-images to skip such files)`, { cause });
+      opts.onWarning?.(`skipping ${msg}`);
+    }
+    opts.onProgress?.(++done, items.length);
+  }
+  return out;
+}

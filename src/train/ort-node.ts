@@ -1,0 +1,39 @@
+/**
+ * onnxruntime-node session options shared by the image and text towers: the device choice and a
+ * clear error when CUDA was asked for but its execution provider is not installed.
+ */
+import * as ort from 'onnxruntime-node';
+import { InvalidArgumentError } from '../core/errors.ts';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface SessionConfig {
+  device?: Device;
+  /** Threads for one operator; default: onnxruntime's choice (all cores). */
+  intraOpThreads?: number;
+}
+
+export function sessionOptions(cfg: SessionConfig = {}): ort.InferenceSession.SessionOptions {
+  const device = cfg.device ?? 'cpu';
+  return {
+    executionProviders: device === 'cuda' ? ['cuda'] : ['cpu'],
+    graphOptimizationLevel: 'all',
+    ...(cfg.intraOpThreads ? { intraOpNumThreads: cfg.intraOpThreads } : {}),
+  };
+}
+
+const CUDA_HELP =
+  'The CUDA execution provider of onnxruntime-node is not installed (it is skipped by default because its ' +
+  'install step downloads CUDA libraries). On a machine with an NVIDIA GPU and CUDA 12 run: ' +
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node  — or use --device cpu.';
+
+/** Creates a session, turning onnxruntime's opaque "cuda backend not found" into an actionable error. */
+export async function createSession(model: string | Uint8Array, cfg: SessionConfig = {}): Promise<ort.InferenceSession> {
+  const opts = sessionOptions(cfg);
+  try {
+    return typeof model === 'string' ? await ort.InferenceSession.create(model, opts) : await ort.InferenceSession.create(model, opts);
+  } catch (cause) {
+    if ((cfg.device ?? 'cpu') === 'cuda') throw new InvalidArgumentError(`--device cuda: ${CUDA_HELP}`, { cause });
+    throw cause;
+  }
+}
