@@ -1,0 +1,152 @@
+/**
+ * A minimal protobuf *encoder* (no decoder): just the wire types ONNX needs.
+ *
+ * A message is kept as a list of byte chunks plus its total length, so that embedding a child
+ * message or a multi-hundred-megabyte tensor payload costs one pointer push, not a copy. The bytes
+ * are copied exactly once, into a single preallocated buffer, by `toBytes()`.
+ */
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+/** Small fields are gathered in a scratch buffer that starts small (most messages are tiny) and grows up to this before being cut into a chunk. */
+const MAX_SCRATCH_BYTES = 4096;
+const INITIAL_SCRATCH_BYTES = 32;
+const textEncoder = new TextEncoder();
+
+export class ProtoMessage {
+  private readonly chunks: Uint8Array[] = [];
+  private scratch = new Uint8Array(INITIAL_SCRATCH_BYTES);
+  private scratchLen = 0;
+  private flushedLen = 0;
+  private sealed = false;
+
+  /** Encoded size in bytes so far. */
+  get byteLength(): number {
+    return this.flushedLen + this.scratchLen;
+  }
+
+  /** A varint field (int32, int64, uint64, enum, bool). Negative values use 10-byte two's complement, as protobuf requires for int64. */
+  varint(field: number, value: number | bigint): this {
+    this.tag(field, WIRE_VARINT);
+    this.rawVarint(value);
+    return this;
+  }
+
+  fixed32Float(field: number, value: number): this {
+    this.tag(field, WIRE_FIXED32);
+    this.reserve(4);
+    new DataView(this.scratch.buffer).setFloat32(this.scratchLen, value, true);
+    this.scratchLen += 4;
+    return this;
+  }
+
+  fixed64Double(field: number, value: number): this {
+    this.tag(field, WIRE_FIXED64);
+    this.reserve(8);
+    new DataView(this.scratch.buffer).setFloat64(this.scratchLen, value, true);
+    this.scratchLen += 8;
+    return this;
+  }
+
+  string(field: number, value: string): this {
+    return this.bytes(field, textEncoder.encode(value));
+  }
+
+  /** A length-delimited field. Large payloads are referenced, not copied: do not mutate them before `toBytes()`. */
+  bytes(field: number, value: Uint8Array): this {
+    this.tag(field, WIRE_LEN);
+    this.rawVarint(value.byteLength);
+    this.appendBytes(value);
+    return this;
+  }
+
+  /** An embedded message. The child is sealed: it must not change afterwards, since its chunks are shared. */
+  message(field: number, child: ProtoMessage): this {
+    if (child === this) throw new Error('a protobuf message cannot contain itself');
+    child.flush();
+    child.sealed = true;
+    this.tag(field, WIRE_LEN);
+    this.rawVarint(child.byteLength);
+    this.flush();
+    for (const c of child.chunks) this.chunks.push(c);
+    this.flushedLen += child.flushedLen;
+    return this;
+  }
+
+  /** All chunks joined into one buffer (the only copy of the payload bytes). */
+  toBytes(): Uint8Array {
+    this.flush();
+    const out = new Uint8Array(this.flushedLen);
+    let pos = 0;
+    for (const c of this.chunks) {
+      out.set(c, pos);
+      pos += c.byteLength;
+    }
+    return out;
+  }
+
+  private tag(field: number, wire: number): void {
+    if (this.sealed) throw new Error('protobuf message was already embedded in a parent and cannot change');
+    if (!Number.isInteger(field) || field < 1 || field > 0x1fffffff) throw new Error(`invalid protobuf field number ${field}`);
+    this.rawVarint(field * 8 + wire);
+  }
+
+  private rawVarint(value: number | bigint): void {
+    this.reserve(10);
+    const buf = this.scratch;
+    let pos = this.scratchLen;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+      // Arithmetic instead of bit ops: bit ops truncate to 32 bits.
+      let v = value;
+      while (v >= 0x80) {
+        buf[pos++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
+      buf[pos++] = v;
+    } else {
+      if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new Error(`varint value ${value} is not a safe integer`);
+      let v = BigInt.asUintN(64, BigInt(value));
+      while (v >= 0x80n) {
+        buf[pos++] = Number(v & 0x7fn) | 0x80;
+        v >>= 7n;
+      }
+      buf[pos++] = Number(v);
+    }
+    this.scratchLen = pos;
+  }
+
+  private appendBytes(value: Uint8Array): void {
+    if (value.byteLength <= 64) {
+      this.reserve(value.byteLength);
+      this.scratch.set(value, this.scratchLen);
+      this.scratchLen += value.byteLength;
+      return;
+    }
+    this.flush();
+    this.chunks.push(value);
+    this.flushedLen += value.byteLength;
+  }
+
+  private reserve(n: number): void {
+    if (this.scratchLen + n <= this.scratch.byteLength) return;
+    if (this.scratchLen + n > MAX_SCRATCH_BYTES) this.flush();
+    const need = this.scratchLen + n;
+    if (need <= this.scratch.byteLength) return;
+    let cap = this.scratch.byteLength * 2;
+    while (cap < need) cap *= 2;
+    const grown = new Uint8Array(cap);
+    grown.set(this.scratch.subarray(0, this.scratchLen));
+    this.scratch = grown;
+  }
+
+  private flush(): void {
+    if (this.scratchLen === 0) return;
+    this.chunks.push(this.scratch.subarray(0, this.scratchLen));
+    this.flushedLen += this.scratchLen;
+    this.scratch = new Uint8Array(INITIAL_SCRATCH_BYTES);
+    this.scratchLen = 0;
+  }
+}
