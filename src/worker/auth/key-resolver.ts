@@ -1,0 +1,35 @@
+/**
+ * Maps an API key to the tenant it belongs to. The worker only ever asks "whose key is this?";
+ * where keys live (a Worker secret now, KV later) is the implementation's business.
+ */
+import { constantTimeEqual } from './constant-time.ts';
+
+export type TenantId = string;
+
+export interface KeyResolver {
+  /** The tenant owning `key`, or null when no tenant does. Must not log or echo the key. */
+  resolve(key: string): Promise<TenantId | null>;
+}
+
+export interface TenantKey {
+  readonly tenant: TenantId;
+  readonly key: string;
+}
+
+/** A fixed list of (tenant, key) pairs, e.g. from Worker secrets. */
+export class StaticKeyResolver implements KeyResolver {
+  private readonly entries: readonly TenantKey[];
+
+  constructor(entries: readonly TenantKey[]) {
+    // An empty key would let an empty bearer token in: such entries are dropped, not matched.
+    this.entries = entries.filter((e) => e.key.length > 0);
+  }
+
+  async resolve(key: string): Promise<TenantId | null> {
+    let match: TenantId | null = null;
+    // Compare against every entry, without stopping at the first hit, so timing does not reveal
+    // which tenant (or whether any) matched.
+    for (const e of this.entries) if ((await constantTimeEqual(key, e.key)) && match === null) match = e.tenant;
+    return match;
+  }
+}

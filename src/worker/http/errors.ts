@@ -1,0 +1,67 @@
+/**
+ * The one shape every failure takes on the wire: `{"error": {"code", "message"}}` with the HTTP
+ * status that matches the code. Known errors keep their actionable message; anything else becomes
+ * a generic 500 so internals never leak into a response.
+ */
+import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
+
+/** Core's error codes plus the ones only HTTP routing has. */
+export type WireErrorCode = ErrorCode | 'method_not_allowed';
+
+export const STATUS_BY_CODE: Readonly<Record<WireErrorCode, number>> = {
+  invalid_argument: 400,
+  invalid_image: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  image_too_large: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  unavailable: 503,
+  // The rest are server-side problems (a broken or mismatched deployed artifact), not bad input.
+  invalid_checkpoint: 500,
+  invalid_artifact: 500,
+  model_mismatch: 500,
+  invalid_tokenizer: 500,
+  invalid_data: 500,
+  internal: 500,
+};
+
+export interface ErrorBody {
+  error: { code: WireErrorCode; message: string };
+}
+
+/** A failure decided by the HTTP layer itself (auth, routing), optionally with response headers. */
+export class HttpError extends Error {
+  readonly code: WireErrorCode;
+  readonly headers: Readonly<Record<string, string>>;
+  constructor(code: WireErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'HttpError';
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+export function errorResponse(code: WireErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): Response {
+  const body: ErrorBody = { error: { code, message } };
+  return new Response(JSON.stringify(body), {
+    status: STATUS_BY_CODE[code],
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+/** Maps any thrown value to its error response; unknown errors are logged and answered as 500. */
+export function toErrorResponse(err: unknown): Response {
+  if (err instanceof HttpError) return errorResponse(err.code, err.message, err.headers);
+  if (err instanceof PromptEdgeError) {
+    // 5xx domain errors mean the deployment is broken (e.g. a label set built for another model):
+    // the operator needs them in the logs; the caller still gets the actionable message.
+    if (STATUS_BY_CODE[err.code] >= 500) console.error(`${err.name}: ${err.message}`);
+    return errorResponse(err.code, err.message);
+  }
+  console.error('unhandled error', err);
+  return errorResponse('internal', 'Internal error. Retry the request; if it keeps failing, contact the operator.');
+}

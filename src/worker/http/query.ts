@@ -1,0 +1,26 @@
+/** Query-parameter parsing for the classify route: strict, with messages that say what is allowed. */
+import { InvalidArgumentError } from '../../core/errors.ts';
+
+export const DEFAULT_TOP_K = 5;
+export const MAX_TOP_K = 1000;
+export const DEFAULT_LABEL_SET = 'default';
+const LABEL_SET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** `top_k`: an integer in 1..MAX_TOP_K (default 5). Larger than the label count returns every label. */
+export function parseTopK(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_TOP_K;
+  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= MAX_TOP_K)) {
+    throw new InvalidArgumentError(`top_k must be an integer from 1 to ${MAX_TOP_K}, got ${JSON.stringify(raw)}.`);
+  }
+  return n;
+}
+
+/** `labelset`: the name of one of the tenant's label sets (default "default"). */
+export function parseLabelSetName(raw: string | undefined): string {
+  if (raw === undefined) return DEFAULT_LABEL_SET;
+  if (!LABEL_SET_NAME.test(raw)) {
+    throw new InvalidArgumentError('labelset must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit.');
+  }
+  return raw;
+}

@@ -1,0 +1,78 @@
+/**
+ * Reads the uploaded image bytes from a request, enforcing the body-size limit before anything is
+ * buffered beyond it: the declared Content-Length is checked first, and the stream is counted
+ * while reading because Content-Length may be absent (chunked uploads) or wrong.
+ *
+ * Accepted bodies: raw `image/jpeg`, `image/png`, `application/octet-stream` (or no content type),
+ * and `multipart/form-data` with the image in the field `image`. Which image format the bytes are
+ * is decided later from their signature, not from these headers.
+ */
+import { InvalidArgumentError, InvalidImageError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../core/errors.ts';
+
+export const IMAGE_FIELD = 'image';
+const RAW_IMAGE_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'application/octet-stream']);
+const MULTIPART = 'multipart/form-data';
+
+/** The media type without parameters, lower-cased; '' when the header is absent. */
+export function mediaType(contentType: string | null): string {
+  return (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
+function tooLarge(limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`The request body exceeds the limit of ${limit} bytes. Send a smaller image (downscaling to a few hundred pixels loses nothing: the model sees 32x32).`);
+}
+
+/** Buffers a body stream, failing as soon as it passes `limit` bytes (the rest is never read). */
+export async function readBodyWithLimit(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array<ArrayBuffer>> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+async function imageFromMultipart(body: Uint8Array<ArrayBuffer>, contentType: string): Promise<Uint8Array> {
+  let form: FormData;
+  try {
+    form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  } catch (cause) {
+    throw new InvalidArgumentError('The multipart/form-data body could not be parsed. Check the boundary and the part headers.', { cause });
+  }
+  const part = form.get(IMAGE_FIELD);
+  if (part === null) throw new InvalidArgumentError(`The multipart body has no field "${IMAGE_FIELD}". Send the image as a file in the field "${IMAGE_FIELD}" (curl -F ${IMAGE_FIELD}=@photo.jpg).`);
+  if (typeof part === 'string') throw new InvalidArgumentError(`The field "${IMAGE_FIELD}" must be a file upload, not a text value.`);
+  return new Uint8Array(await part.arrayBuffer());
+}
+
+/** The image bytes of a classify request; throws the typed error for each way a body can be wrong. */
+export async function readImageUpload(request: Request, maxBodyBytes: number): Promise<Uint8Array> {
+  const contentType = request.headers.get('content-type');
+  const type = mediaType(contentType);
+  const isMultipart = type === MULTIPART;
+  if (type !== '' && !isMultipart && !RAW_IMAGE_TYPES.has(type)) {
+    throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported. Send the image as image/jpeg, image/png or application/octet-stream, or as multipart/form-data with a file field "${IMAGE_FIELD}".`);
+  }
+  const declared = request.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBodyBytes) throw tooLarge(maxBodyBytes);
+
+  const body = await readBodyWithLimit(request.body, maxBodyBytes);
+  const bytes = isMultipart ? await imageFromMultipart(body, contentType!) : body;
+  if (bytes.byteLength === 0) throw new InvalidImageError('The image is empty. Send the JPEG or PNG bytes as the request body.');
+  return bytes;
+}

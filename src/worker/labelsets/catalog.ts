@@ -1,0 +1,7 @@
+/**
+ * The label sets bundled into this deployment, one import per file under artifacts/labelsets/
+ * (wrangler's Data rule turns each .safetensors import into an ArrayBuffer).
+ */
+import type { BundledLabelSet } from './bundled-source.ts';
+
+export const BUNDLED_LABEL_SETS: readonly BundledLabelSet[] = [];

@@ -1,0 +1,34 @@
+/** POST /v1/classify: authenticate, read the image, classify it against the tenant's label set. */
+import { Hono } from 'hono';
+import type { Env } from '../env.ts';
+import { readLimits } from '../env.ts';
+import { requireTenant, type TenantVariables } from '../auth/require-tenant.ts';
+import type { KeyResolver } from '../auth/key-resolver.ts';
+import type { Classifier } from '../classify/classifier.ts';
+import { readImageUpload } from '../http/read-image.ts';
+import { parseLabelSetName, parseTopK } from '../http/query.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
+
+export interface ClassifyRouteDeps {
+  readonly keys: (env: Env) => KeyResolver;
+  readonly classifier: Classifier;
+}
+
+export function classifyRoutes(deps: ClassifyRouteDeps) {
+  const app = new Hono<{ Bindings: Env; Variables: TenantVariables }>();
+  app.post('/v1/classify', requireTenant(deps.keys), async (c) => {
+    // Parameters are checked before the body is read: a bad query costs nothing.
+    const topK = parseTopK(c.req.query('top_k'));
+    const name = parseLabelSetName(c.req.query('labelset'));
+    const limits = readLimits(c.env);
+    const bytes = await readImageUpload(c.req.raw, limits.maxBodyBytes);
+    const result = await deps.classifier.classify(bytes, {
+      labelSet: { tenant: c.var.tenant, name },
+      topK,
+      maxImagePixels: limits.maxImagePixels,
+    });
+    return c.json(result);
+  });
+  app.all('/v1/classify', methodNotAllowed('POST'));
+  return app;
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { makePng, pngHeaderOnly } from './helpers/images.ts';
+import { auth, makeTestApp, type ErrorJson } from './helpers/test-app.ts';
+
+describe('routes', () => {
+  it('GET /healthz answers without loading the model; a header-only rejection does not load it either', async () => {
+    const app = await makeTestApp();
+    const health = async () => (await (await app.request('/healthz', {}, {})).json()) as { status: string; model: string; model_loaded: boolean };
+    expect(await health()).toEqual({ status: 'ok', model: 'tiny-clip-cifar10', model_loaded: false });
+
+    const tooBig = await app.request('/v1/classify', { method: 'POST', body: pngHeaderOnly(30000, 30000), headers: { ...auth(), 'content-type': 'image/png' } }, {});
+    expect(tooBig.status).toBe(422);
+    expect((await health()).model_loaded).toBe(false);
+
+    const ok = await app.request('/v1/classify', { method: 'POST', body: makePng(), headers: { ...auth(), 'content-type': 'image/png' } }, {});
+    expect(ok.status).toBe(200);
+    expect((await health()).model_loaded).toBe(true);
+  });
+
+  it('HEAD /healthz works, POST /healthz is 405', async () => {
+    const app = await makeTestApp();
+    expect((await app.request('/healthz', { method: 'HEAD' }, {})).status).toBe(200);
+    const res = await app.request('/healthz', { method: 'POST' }, {});
+    expect(res.status).toBe(405);
+    expect(((await res.json()) as ErrorJson).error.code).toBe('method_not_allowed');
+  });
+
+  it('unknown routes are 404 with the JSON error shape', async () => {
+    const app = await makeTestApp();
+    for (const path of ['/', '/v1/classify/extra', '/v2/classify']) {
+      const res = await app.request(path, { method: 'POST' }, {});
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as ErrorJson).error.code).toBe('not_found');
+    }
+  });
+});
