@@ -35,3 +35,10 @@ const TINY_JPEG_BASE64 =
 export function tinyJpeg(): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(TINY_JPEG_BASE64), (c) => c.charCodeAt(0));
 }
+
+/** The images whose end-to-end embeddings are pinned in fixtures/embedding-parity.json. */
+export const PARITY_IMAGES: Readonly<Record<string, () => Uint8Array<ArrayBuffer>>> = {
+  'png-40x30': () => makePng(40, 30),
+  'png-97x64': () => makePng(97, 64),
+  'jpeg-16x12': tinyJpeg,
+};
