@@ -1,0 +1,282 @@
+/**
+ * A typed client of the worker's admin and tenant HTTP API (docs: the issue-4 contract).
+ * Every failure becomes an AdminApiError whose message names the request, the HTTP status and the
+ * server's own error code and message, plus a hint when the fix is known (start the worker, fix
+ * the token).
+ */
+import { z } from 'zod';
+import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
+import type { Target } from './target.ts';
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'invalid_argument', 'invalid_image', 'unsupported_media_type', 'payload_too_large', 'image_too_large', 'invalid_checkpoint',
+  'invalid_artifact', 'model_mismatch', 'invalid_tokenizer', 'invalid_data', 'unauthorized', 'forbidden', 'not_found', 'conflict',
+  'unavailable', 'internal',
+]);
+
+function codeForStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400: return 'invalid_argument';
+    case 401: return 'unauthorized';
+    case 403: return 'forbidden';
+    case 404: return 'not_found';
+    case 409: return 'conflict';
+    case 413: return 'payload_too_large';
+    case 415: return 'unsupported_media_type';
+    case 422: return 'invalid_artifact';
+    case 502: case 503: case 504: return 'unavailable';
+    default: return 'internal';
+  }
+}
+
+/** A failed API call. `status` is 0 when no HTTP answer came back (connection refused, timeout). */
+export class AdminApiError extends PromptEdgeError {
+  readonly status: number;
+  /** The server's `error.code` verbatim (e.g. "labelset_not_found"), or "" when it sent none. */
+  readonly serverCode: string;
+  constructor(code: ErrorCode, message: string, status: number, serverCode: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.status = status;
+    this.serverCode = serverCode;
+  }
+}
+
+const version = z.union([z.string(), z.number()]).transform(String);
+
+const labelSetInfo = z.object({
+  name: z.string(),
+  version,
+  labels: z.array(z.string()),
+  method: z.string(),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  created_at: z.string().optional(),
+  model_id: z.string().optional(),
+});
+const labelSetList = z.object({ tenant: z.string(), labelsets: z.array(labelSetInfo) });
+const tenantKey = z.object({ tenant: z.string(), key: z.string().min(1) });
+const tenantList = z.object({
+  tenants: z.array(z.object({ tenant: z.string(), created_at: z.string().optional(), labelsets: z.array(z.string()).default([]) })),
+});
+const published = z.object({ tenant: z.string(), name: z.string(), version, labels: z.array(z.string()), method: z.string() });
+const rolledBack = z.object({ tenant: z.string(), name: z.string(), version });
+const deleted = z.object({ tenant: z.string(), name: z.string(), deleted: z.literal(true) });
+const health = z.object({ ok: z.literal(true), model: z.string().optional(), model_sha256: z.string().optional() });
+const classification = z.object({
+  labels: z.array(z.object({ label: z.string(), score: z.number() })),
+  labelset: z.object({ tenant: z.string(), name: z.string(), version }),
+  model: z.string().optional(),
+  timings_ms: z.record(z.string(), z.number()).optional(),
+});
+const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export type LabelSetInfo = z.infer<typeof labelSetInfo>;
+export type LabelSetList = z.infer<typeof labelSetList>;
+export type TenantKey = z.infer<typeof tenantKey>;
+export type TenantList = z.infer<typeof tenantList>;
+export type PublishedLabelSet = z.infer<typeof published>;
+export type RolledBackLabelSet = z.infer<typeof rolledBack>;
+export type DeletedLabelSet = z.infer<typeof deleted>;
+export type Health = z.infer<typeof health>;
+export type Classification = z.infer<typeof classification>;
+
+export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const LABEL_SET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function checkTenantId(tenant: string): string {
+  if (!TENANT_ID.test(tenant)) {
+    throw new PromptEdgeError('invalid_argument', `tenant id "${tenant}" is not valid: use 1-63 characters of lower-case letters, digits, "_" or "-", starting with a letter or digit.`);
+  }
+  return tenant;
+}
+
+export function checkLabelSetName(name: string): string {
+  if (!LABEL_SET_NAME.test(name)) {
+    throw new PromptEdgeError('invalid_argument', `label set name "${name}" is not valid: use 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit.`);
+  }
+  return name;
+}
+
+export interface AdminClientOptions {
+  /** Per-request timeout; default 60 s (an upload or a cold-start classify can take a while). */
+  timeoutMs?: number;
+}
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  /** Says what was being done, for error messages: "create tenant acme". */
+  what: string;
+  token: string;
+  /** Which credential `token` is, for the 401 hint. */
+  auth: 'admin' | 'tenant';
+  json?: unknown;
+  bytes?: Uint8Array;
+  contentType?: string;
+}
+
+export class AdminClient {
+  readonly target: Target;
+  private readonly timeoutMs: number;
+
+  constructor(target: Target, opts: AdminClientOptions = {}) {
+    this.target = target;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+  }
+
+  // --- no auth -------------------------------------------------------------------------------
+  async health(): Promise<Health> {
+    return this.parse(health, await this.request({ method: 'GET', path: '/healthz', what: 'health check', token: '', auth: 'admin' }), 'health check');
+  }
+
+  // --- admin ---------------------------------------------------------------------------------
+  async createTenant(tenant: string): Promise<TenantKey> {
+    return this.admin(tenantKey, { method: 'POST', path: '/v1/admin/tenants', what: `create tenant ${tenant}`, json: { tenant: checkTenantId(tenant) } });
+  }
+
+  async listTenants(): Promise<TenantList> {
+    return this.admin(tenantList, { method: 'GET', path: '/v1/admin/tenants', what: 'list tenants' });
+  }
+
+  async rotateKey(tenant: string): Promise<TenantKey> {
+    return this.admin(tenantKey, { method: 'POST', path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/keys`, what: `rotate the key of tenant ${tenant}` });
+  }
+
+  async listLabelSets(tenant: string): Promise<LabelSetList> {
+    return this.admin(labelSetList, { method: 'GET', path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets`, what: `list label sets of tenant ${tenant}` });
+  }
+
+  async putLabelSet(tenant: string, name: string, artifact: Uint8Array): Promise<PublishedLabelSet> {
+    return this.admin(published, {
+      method: 'PUT',
+      path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets/${seg(checkLabelSetName(name))}`,
+      what: `upload label set ${tenant}/${name}`,
+      bytes: artifact,
+      contentType: 'application/octet-stream',
+    });
+  }
+
+  /** Without `version`: back to the previous version. */
+  async rollback(tenant: string, name: string, version?: string): Promise<RolledBackLabelSet> {
+    return this.admin(rolledBack, {
+      method: 'POST',
+      path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets/${seg(checkLabelSetName(name))}/rollback`,
+      what: `roll back label set ${tenant}/${name}${version ? ` to version ${version}` : ''}`,
+      json: version === undefined ? {} : { version },
+    });
+  }
+
+  async deleteLabelSet(tenant: string, name: string): Promise<DeletedLabelSet> {
+    return this.admin(deleted, {
+      method: 'DELETE',
+      path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets/${seg(checkLabelSetName(name))}`,
+      what: `delete label set ${tenant}/${name}`,
+    });
+  }
+
+  // --- tenant (Bearer tenant key) ------------------------------------------------------------
+  async ownLabelSets(key: string): Promise<LabelSetList> {
+    const what = 'list label sets with the tenant key';
+    return this.parse(labelSetList, await this.request({ method: 'GET', path: '/v1/labelsets', what, token: key, auth: 'tenant' }), what);
+  }
+
+  async classify(key: string, image: Uint8Array, opts: { labelset: string; topK?: number; contentType: string; what?: string }): Promise<Classification> {
+    const q = new URLSearchParams({ labelset: checkLabelSetName(opts.labelset), ...(opts.topK ? { top_k: String(opts.topK) } : {}) });
+    const body = await this.request({
+      method: 'POST',
+      path: `/v1/classify?${q}`,
+      what: opts.what ?? `classify with label set ${opts.labelset}`,
+      token: key,
+      auth: 'tenant',
+      bytes: image,
+      contentType: opts.contentType,
+    });
+    return this.parse(classification, body, opts.what ?? 'classify');
+  }
+
+  // --- plumbing ------------------------------------------------------------------------------
+  private async admin<T extends z.ZodType>(schema: T, spec: Omit<RequestSpec, 'token' | 'auth'>): Promise<z.output<T>> {
+    return this.parse(schema, await this.request({ ...spec, token: this.target.adminToken, auth: 'admin' }), spec.what);
+  }
+
+  private parse<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
+    const r = schema.safeParse(body);
+    if (!r.success) {
+      throw new AdminApiError('internal', `${what}: ${this.target.baseUrl} answered with an unexpected body (${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}). Is the worker's version in step with this CLI?`, 200, '');
+    }
+    return r.data;
+  }
+
+  private async request(spec: RequestSpec): Promise<unknown> {
+    const url = `${this.target.baseUrl}${spec.path}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (spec.token) headers['authorization'] = `Bearer ${spec.token}`;
+    let body: BodyInit | undefined;
+    if (spec.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(spec.json);
+    } else if (spec.bytes) {
+      headers['content-type'] = spec.contentType ?? 'application/octet-stream';
+      body = spec.bytes as Uint8Array<ArrayBuffer>;
+    }
+    let res: Response;
+    try {
+      res = await fetch(url, { method: spec.method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (cause) {
+      throw this.connectionError(spec, cause);
+    }
+    const text = await res.text();
+    if (res.ok) {
+      try {
+        return text ? (JSON.parse(text) as unknown) : {};
+      } catch (cause) {
+        throw new AdminApiError('internal', `${spec.what}: ${url} answered HTTP ${res.status} with a body that is not JSON: ${snippet(text)}`, res.status, '', { cause });
+      }
+    }
+    let serverCode = '';
+    let serverMessage = snippet(text) || res.statusText;
+    try {
+      const e = errorBody.safeParse(JSON.parse(text));
+      if (e.success) ({ code: serverCode, message: serverMessage } = e.data.error);
+    } catch {
+      // Not JSON (a proxy's HTML page, say): the snippet above is all there is.
+    }
+    const code = KNOWN_CODES.has(serverCode) ? (serverCode as ErrorCode) : codeForStatus(res.status);
+    const hint = this.hintFor(res.status, spec);
+    throw new AdminApiError(code, `${spec.what} failed: HTTP ${res.status}${serverCode ? ` ${serverCode}` : ''}: ${serverMessage}${hint ? ` (${hint})` : ''}`, res.status, serverCode);
+  }
+
+  private hintFor(status: number, spec: RequestSpec): string {
+    if (status === 401 || status === 403) {
+      if (spec.auth === 'tenant') return 'the tenant key was refused: check --tenant-key / PROMPT_EDGE_TENANT_KEY, or issue a new key with `npx prompt-edge tenant rotate-key`';
+      return this.target.local
+        ? 'the ADMIN_TOKEN in .dev.vars does not match the one the running worker loaded: restart `npm start` after editing .dev.vars'
+        : 'check that PROMPT_EDGE_ADMIN_TOKEN holds the worker\'s ADMIN_TOKEN secret';
+    }
+    if (status === 404 && spec.auth === 'admin' && spec.path.startsWith('/v1/admin/') && !this.target.local) {
+      return 'if every admin route answers 404, the worker at this URL may predate the admin API';
+    }
+    return '';
+  }
+
+  private connectionError(spec: RequestSpec, cause: unknown): AdminApiError {
+    const err = cause as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+    if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+      return new AdminApiError('unavailable', `${spec.what}: no answer from ${this.target.baseUrl} within ${Math.round(this.timeoutMs / 1000)} s.`, 0, '', { cause });
+    }
+    const sysCode = err?.cause?.code ?? '';
+    const detail = sysCode || err?.cause?.message || err?.message || String(cause);
+    if (this.target.local && (sysCode === 'ECONNREFUSED' || sysCode === 'ECONNRESET')) {
+      return new AdminApiError('unavailable', `${spec.what}: cannot connect to the local worker at ${this.target.baseUrl} (${detail}): is \`npm start\` running?`, 0, '', { cause });
+    }
+    return new AdminApiError('unavailable', `${spec.what}: cannot reach ${this.target.baseUrl} (${detail}).`, 0, '', { cause });
+  }
+}
+
+function seg(s: string): string {
+  return encodeURIComponent(s);
+}
+
+function snippet(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 200 ? `${t.slice(0, 200)}...` : t;
+}

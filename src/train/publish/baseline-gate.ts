@@ -1,0 +1,50 @@
+/**
+ * The publish gate: a learned (CoOp) label set that does worse than plain zero-shot CLIP
+ * ("a photo of a {}.") on the held-out images is not worth shipping, so it is refused unless the
+ * user says --force. Hand-written-prompt methods are not gated (there is nothing learned to
+ * distrust), only reported.
+ */
+import { PromptEdgeError } from '../../core/errors.ts';
+
+export interface GateInput {
+  method: 'coop' | 'zeroshot' | 'ensemble';
+  accuracy: number;
+  zeroshotAccuracy: number;
+  evalN: number;
+  force: boolean;
+}
+
+export interface GateDecision {
+  publish: boolean;
+  /** True when the label set is below the baseline (published only because of --force, or refused). */
+  belowBaseline: boolean;
+  message: string;
+}
+
+export function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}
+
+export function baselineGate(g: GateInput): GateDecision {
+  const below = g.accuracy < g.zeroshotAccuracy;
+  const compare = `${g.method} ${pct(g.accuracy)} vs zero-shot "a photo of a {}." ${pct(g.zeroshotAccuracy)} on ${g.evalN} held-out images`;
+  if (!below) return { publish: true, belowBaseline: false, message: `${compare}: at or above the baseline.` };
+  if (g.method !== 'coop') return { publish: true, belowBaseline: true, message: `${compare}: below the baseline (only CoOp label sets are gated; publishing).` };
+  if (g.force) return { publish: true, belowBaseline: true, message: `${compare}: below the baseline, publishing anyway because of --force.` };
+  return {
+    publish: false,
+    belowBaseline: true,
+    message: `refusing to publish: the CoOp label set scores below the zero-shot baseline (${compare}). Try more --shots or --epochs, check the labels, or pass --force to publish it anyway.`,
+  };
+}
+
+/** Thrown when the gate refuses; the CLI exits with code 2. */
+export class BelowBaselineError extends PromptEdgeError {
+  readonly accuracy: number;
+  readonly zeroshotAccuracy: number;
+  constructor(message: string, accuracy: number, zeroshotAccuracy: number) {
+    super('invalid_data', message);
+    this.accuracy = accuracy;
+    this.zeroshotAccuracy = zeroshotAccuracy;
+  }
+}

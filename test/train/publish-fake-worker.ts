@@ -1,0 +1,134 @@
+/**
+ * A small node:http server that speaks the issue-4 admin/tenant contract, in memory, for client
+ * tests. It is not the worker (that one is tested inside workerd); it only answers as the contract
+ * says, and records the requests it received so tests can check what the client sent.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+interface LabelSetState {
+  versions: { version: string; labels: string[]; method: string }[];
+  current: number;
+}
+
+export interface FakeWorker {
+  baseUrl: string;
+  port: number;
+  requests: RecordedRequest[];
+  tenants: Map<string, { keys: Set<string>; labelsets: Map<string, LabelSetState> }>;
+  /** Label the classify route answers with, per image body (utf8) or the default. */
+  classifyAnswer: (body: Buffer, tenant: string, name: string) => { label: string; version?: string };
+  close(): Promise<void>;
+}
+
+export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
+  const requests: RecordedRequest[] = [];
+  const tenants: FakeWorker['tenants'] = new Map();
+  let keyCounter = 0;
+  const fake: Partial<FakeWorker> = { requests, tenants, classifyAnswer: () => ({ label: 'cat' }) };
+
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const fail = (res: ServerResponse, status: number, code: string, message: string) => send(res, status, { error: { code, message } });
+  const bearer = (req: IncomingMessage) => /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  const listOf = (t: string) => ({
+    tenant: t,
+    labelsets: [...tenants.get(t)!.labelsets].map(([name, s]) => {
+      const v = s.versions[s.current]!;
+      return { name, version: v.version, labels: v.labels, method: v.method, metrics: {}, created_at: '2026-01-01T00:00:00Z', model_id: 'tiny' };
+    }),
+  });
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      const url = new URL(req.url ?? '/', 'http://x');
+      const path = url.pathname;
+      if (path === '/healthz') return send(res, 200, { ok: true, model: 'tiny', model_sha256: 'abc' });
+      if (path.startsWith('/v1/admin/')) {
+        if (bearer(req) !== adminToken) return fail(res, 401, 'unauthorized', 'Missing or invalid admin token.');
+        if (path === '/v1/admin/tenants' && req.method === 'POST') {
+          const t = (JSON.parse(body.toString('utf8')) as { tenant: string }).tenant;
+          if (tenants.has(t)) return fail(res, 409, 'conflict', `tenant "${t}" already exists.`);
+          const key = `pe_key${++keyCounter}`;
+          tenants.set(t, { keys: new Set([key]), labelsets: new Map() });
+          return send(res, 201, { tenant: t, key });
+        }
+        if (path === '/v1/admin/tenants' && req.method === 'GET') {
+          return send(res, 200, { tenants: [...tenants].map(([t, s]) => ({ tenant: t, created_at: '2026-01-01T00:00:00Z', labelsets: [...s.labelsets.keys()] })) });
+        }
+        const m = /^\/v1\/admin\/tenants\/([^/]+)(\/keys|\/labelsets(?:\/([^/]+)(\/rollback)?)?)$/.exec(path);
+        const t = m ? decodeURIComponent(m[1]!) : '';
+        const state = tenants.get(t);
+        if (!m || !state) return fail(res, 404, 'tenant_not_found', `no tenant "${t}".`);
+        if (m[2] === '/keys' && req.method === 'POST') {
+          const key = `pe_key${++keyCounter}`;
+          state.keys = new Set([key]);
+          return send(res, 200, { tenant: t, key });
+        }
+        if (m[2] === '/labelsets' && req.method === 'GET') return send(res, 200, listOf(t));
+        const name = m[3] ? decodeURIComponent(m[3]) : '';
+        const ls = state.labelsets.get(name);
+        if (!m[4] && req.method === 'PUT') {
+          if (body.length > 1000) return fail(res, 413, 'payload_too_large', 'artifact over 1000 bytes.');
+          if (!body.toString('utf8').startsWith('ARTIFACT')) return fail(res, 422, 'invalid_artifact', 'not a prompt-edge/labelset@1 file.');
+          const s = ls ?? { versions: [], current: -1 };
+          s.versions.push({ version: String(s.versions.length + 1), labels: ['cat', 'dog'], method: 'coop' });
+          s.current = s.versions.length - 1;
+          state.labelsets.set(name, s);
+          return send(res, 201, { tenant: t, name, version: s.versions[s.current]!.version, labels: ['cat', 'dog'], method: 'coop' });
+        }
+        if (!ls) return fail(res, 404, 'labelset_not_found', `no label set "${name}".`);
+        if (m[4] && req.method === 'POST') {
+          const want = (JSON.parse(body.toString('utf8') || '{}') as { version?: string }).version;
+          const idx = want === undefined ? ls.current - 1 : ls.versions.findIndex((v) => v.version === want);
+          if (idx < 0) return fail(res, 409, 'conflict', 'no version to roll back to.');
+          ls.current = idx;
+          return send(res, 200, { tenant: t, name, version: ls.versions[idx]!.version });
+        }
+        if (!m[4] && req.method === 'DELETE') {
+          state.labelsets.delete(name);
+          return send(res, 200, { tenant: t, name, deleted: true });
+        }
+        return fail(res, 405, 'method_not_allowed', 'method not allowed');
+      }
+      // Tenant routes.
+      const key = bearer(req);
+      const tenant = [...tenants].find(([, s]) => key !== undefined && s.keys.has(key))?.[0];
+      if (!tenant) return fail(res, 401, 'unauthorized', 'Missing or invalid API key.');
+      if (path === '/v1/labelsets' && req.method === 'GET') return send(res, 200, listOf(tenant));
+      if (path === '/v1/classify' && req.method === 'POST') {
+        const name = url.searchParams.get('labelset') ?? 'default';
+        const ls = tenants.get(tenant)!.labelsets.get(name);
+        if (!ls) return fail(res, 404, 'labelset_not_found', `no label set "${name}" for this key.`);
+        const a = fake.classifyAnswer!(body, tenant, name);
+        return send(res, 200, {
+          labels: [{ label: a.label, score: 0.9 }],
+          labelset: { tenant, name, version: a.version ?? ls.versions[ls.current]!.version },
+          model: 'tiny',
+          timings_ms: { total: 1 },
+        });
+      }
+      return fail(res, 404, 'not_found', 'no such route');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return Object.assign(fake, {
+    baseUrl: `http://127.0.0.1:${port}`,
+    port,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  }) as FakeWorker;
+}
