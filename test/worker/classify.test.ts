@@ -143,6 +143,9 @@ describe('POST /v1/classify', () => {
     it('415 for an unsupported content type or image format', async () => {
       await expectError(await post(makePng(), { ...auth(), 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
       await expectError(await post(makePng(), { ...auth(), 'content-type': 'image/webp' }), 415, 'unsupported_media_type');
+      // What curl --data-binary sends by default: the message says how to fix it.
+      const curlDefault = await expectError(await post(makePng(), { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
+      expect(curlDefault.error.message).toContain('Content-Type: image/jpeg');
       const gif = new TextEncoder().encode('GIF89a\x01\x00\x01\x00\x00\x00\x00;');
       await expectError(await post(gif, { ...auth(), 'content-type': 'application/octet-stream' }), 415, 'unsupported_media_type');
     });

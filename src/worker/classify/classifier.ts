@@ -41,7 +41,7 @@ export function checkImageSize(bytes: Uint8Array, maxPixels: number): void {
   const pixels = width * height;
   if (pixels > maxPixels) {
     throw new ImageTooLargeError(
-      `The image is ${width}x${height} (${pixels} pixels), over this service's limit of ${maxPixels} pixels. Downscale it before sending: the model looks at 32x32 anyway.`,
+      `The image is ${width}x${height} (${pixels} pixels), over this service's limit of ${maxPixels} pixels. Downscale it before sending: CLIP models work at a few hundred pixels at most.`,
     );
   }
 }

@@ -19,7 +19,7 @@ export function mediaType(contentType: string | null): string {
 }
 
 function tooLarge(limit: number): PayloadTooLargeError {
-  return new PayloadTooLargeError(`The request body exceeds the limit of ${limit} bytes. Send a smaller image (downscaling to a few hundred pixels loses nothing: the model sees 32x32).`);
+  return new PayloadTooLargeError(`The request body exceeds the limit of ${limit} bytes. Downscale or recompress the image before sending it.`);
 }
 
 /** Buffers a body stream, failing as soon as it passes `limit` bytes (the rest is never read). */
@@ -66,7 +66,9 @@ export async function readImageUpload(request: Request, maxBodyBytes: number): P
   const type = mediaType(contentType);
   const isMultipart = type === MULTIPART;
   if (type !== '' && !isMultipart && !RAW_IMAGE_TYPES.has(type)) {
-    throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported. Send the image as image/jpeg, image/png or application/octet-stream, or as multipart/form-data with a file field "${IMAGE_FIELD}".`);
+    // curl --data-binary sends this type unless told otherwise: the most common way to get here.
+    const hint = type === 'application/x-www-form-urlencoded' ? ' (with curl --data-binary, add -H "Content-Type: image/jpeg")' : '';
+    throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported${hint}. Send the image as image/jpeg, image/png or application/octet-stream, or as multipart/form-data with a file field "${IMAGE_FIELD}".`);
   }
   const declared = request.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBodyBytes) throw tooLarge(maxBodyBytes);
