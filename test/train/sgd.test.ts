@@ -17,9 +17,10 @@ describe('CoOp optimiser and schedule', () => {
   });
   it('warm-up epoch at 1e-5, then cosine over max_epoch', () => {
     expect(coopLearningRate(0, 50, 0.002)).toBe(1e-5);
-    expect(coopLearningRate(1, 50, 0.002)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos(Math.PI / 50)), 12);
-    expect(coopLearningRate(25, 50, 0.002)).toBeCloseTo(0.001, 12);
-    expect(coopLearningRate(49, 50, 0.002)).toBeLessThan(1e-5);
+    expect(coopLearningRate(1, 50, 0.002)).toBe(0.002);
+    expect(coopLearningRate(2, 50, 0.002)).toBeCloseTo(0.5 * 0.002 * (1 + Math.cos(Math.PI / 50)), 12);
+    expect(coopLearningRate(26, 50, 0.002)).toBeCloseTo(0.001, 12);
+    expect(coopLearningRate(49, 50, 0.002)).toBeLessThan(2e-5);
     expect([1, 2, 4, 8, 16].map(defaultEpochs)).toEqual([50, 100, 100, 200, 200]);
   });
   it('samples K per class deterministically and refuses K above a class size', () => {

@@ -27,10 +27,14 @@ export class Sgd {
   }
 }
 
-/** lr for a 0-based epoch: epoch < warmupEpochs -> warmupLr; else cosine(epoch) over maxEpoch. */
+/**
+ * lr for a 0-based epoch, as Dassl's ConstantWarmupScheduler(CosineAnnealingLR(T_max=maxEpoch))
+ * steps it: warmupLr during the warm-up epochs; then the cosine successor starts from its own
+ * epoch 0 (= baseLr) and advances one step per epoch, so epoch e gets cos(pi (e - warmup) / T).
+ */
 export function coopLearningRate(epoch: number, maxEpoch: number, baseLr: number, warmupEpochs = 1, warmupLr = 1e-5): number {
   if (epoch < warmupEpochs) return warmupLr;
-  return 0.5 * baseLr * (1 + Math.cos((Math.PI * epoch) / maxEpoch));
+  return 0.5 * baseLr * (1 + Math.cos((Math.PI * (epoch - warmupEpochs)) / maxEpoch));
 }
 
 /** CoOp's epochs per shot count: 50 for 1 shot, 100 for 2-4, 200 for 8-16 (and more). */

@@ -72,8 +72,14 @@ export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: Co
     for (let c = 0; c < folder.labels.length; c++) {
       if (!trainImages.some((im) => im.item.labelIndex === c)) throw new DataError(`no usable training image left for class "${folder.labels[c]}" in ${folder.root}.`);
     }
-    bar = ui.progress('train features', trainImages.length * o.augViews);
-    const feats = await augmentedFeatures(imageTower, cache, trainImages, o.augViews, o.seed, { onProgress: (d) => bar.update(d) });
+    // View 0 of every image is the image itself (CLIP preprocessing); views 1..N are CoOp's random
+    // resized crops + flips. On 32-px images the crops alone cost accuracy (docs/results.md), so the
+    // unaugmented view is always in the pool.
+    bar = ui.progress('train features', trainImages.length * (1 + o.augViews));
+    const plain = await plainFeatures(imageTower, cache, trainImages);
+    const aug = o.augViews > 0 ? await augmentedFeatures(imageTower, cache, trainImages, o.augViews, o.seed, { onProgress: (d) => bar.update(trainImages.length + d) }) : [];
+    const feats = plain.map((f, i) => [f, ...(aug[i] ?? [])]);
+    bar.update(trainImages.length * (1 + o.augViews));
     bar.stop();
     let labels = trainImages.map((im) => im.item.labelIndex);
     if (o.labelNoise) labels = flipLabels(labels, folder.labels.length, o.labelNoise, o.seed);

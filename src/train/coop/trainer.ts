@@ -99,7 +99,10 @@ export async function trainCoop(
   const epochs = opts.epochs ?? defaultEpochs(opts.shots);
   const n = labels.length;
   const D = tower.projectionDim;
-  const stepsPerEpoch = Math.ceil(n / opts.batchSize);
+  // Dassl's train loader drops the last incomplete batch when there is at least one full batch.
+  const dropLast = n >= opts.batchSize;
+  const stepsPerEpoch = dropLast ? Math.floor(n / opts.batchSize) : 1;
+  const seenPerEpoch = dropLast ? stepsPerEpoch * opts.batchSize : n;
   const lossPerEpoch: number[] = [];
   const accuracyPerEpoch: number[] = [];
   let steps = 0;
@@ -119,10 +122,11 @@ export async function trainCoop(
       lossSum += r.loss * idx.length;
       correct += r.correct;
       steps++;
-      onStep?.({ epoch, epochs, step: s + 1, stepsPerEpoch, loss: lossSum / Math.min(n, (s + 1) * opts.batchSize), accuracy: correct / Math.min(n, (s + 1) * opts.batchSize), lr });
+      const seen = Math.min(seenPerEpoch, (s + 1) * opts.batchSize);
+      onStep?.({ epoch, epochs, step: s + 1, stepsPerEpoch, loss: lossSum / seen, accuracy: correct / seen, lr });
     }
-    lossPerEpoch.push(lossSum / n);
-    accuracyPerEpoch.push(correct / n);
+    lossPerEpoch.push(lossSum / seenPerEpoch);
+    accuracyPerEpoch.push(correct / seenPerEpoch);
   }
   return { learner, classEmbeddings: await model.classEmbeddings(), lossPerEpoch, accuracyPerEpoch, epochs, steps };
 }

@@ -32,7 +32,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--epochs <e>', 'epochs (default by shots: 50 for 1, 100 for 2-4, 200 for 8+)', parseIntOption('--epochs', 1))
     .option('--lr <x>', 'SGD learning rate', parseFloatOption('--lr', 0), 0.002)
     .option('--batch-size <b>', 'batch size', parseIntOption('--batch-size', 1), 32)
-    .option('--aug-views <n>', 'augmented views per image (random resized crop + flip), features cached', parseIntOption('--aug-views', 1, 1000), 8)
+    .option('--aug-views <n>', 'augmented views per image besides the image itself (random resized crop 0.08-1 + flip; features cached). 0 = no augmentation, best on 32-px images (see docs/results.md)', parseIntOption('--aug-views', 0, 1000), 0)
     .option('--label-noise <f>', 'replace this fraction of training labels with a wrong class (robustness study)', parseFloatOption('--label-noise', 0, 1), 0)
     .option('--device <d>', 'cpu | cuda (needs the CUDA build of onnxruntime-node)', 'cpu')
     .option('--cache-dir <dir>', 'image feature cache', resolve(REPO_ROOT, '.cache'))
