@@ -7,7 +7,7 @@ import { DataError } from '../../core/errors.ts';
 import { contentVersion, type LabelSetArtifact } from '../../core/labelset/artifact.ts';
 import { CLIP_SINGLE_TEMPLATE } from '../../core/templates.ts';
 import type { ClipCheckpoint } from '../checkpoint.ts';
-import { loadImages, scanImageFolder, type ImageFolder } from '../data/image-folder.ts';
+import { checkImageFiles, loadImages, scanImageFolder, type ImageFolder } from '../data/image-folder.ts';
 import { evaluateEmbeddings, mapDatasetLabels, type EvalResult } from '../evaluate.ts';
 import { augmentedFeatures, plainFeatures } from '../features/extract.ts';
 import { FeatureCache } from '../features/feature-cache.ts';
@@ -57,8 +57,8 @@ export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: Co
   const t0 = performance.now();
   const opts: CoopOptions = { ...COOP_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as CoopOptions;
   opts.epochs ??= defaultEpochs(o.shots);
-  const folder = o.trainSubset ?? scanImageFolder(o.dataDir);
-  const evalFolder = o.evalDir ? scanImageFolder(o.evalDir, { minClasses: 1 }) : undefined;
+  const folder = o.trainSubset ?? checkImageFiles(scanImageFolder(o.dataDir), { skipBadImages: o.skipBadImages, onWarning: ui.warn });
+  const evalFolder = o.evalDir ? checkImageFiles(scanImageFolder(o.evalDir, { minClasses: 1 }), { skipBadImages: o.skipBadImages, onWarning: ui.warn }) : undefined;
   const evalMap = evalFolder ? mapDatasetLabels(evalFolder.labels, folder.labels, evalFolder.root) : undefined;
   const picked = o.trainSubset ? [...folder.items] : sampleFewShot(folder.items, folder.labels, o.shots, o.seed, folder.root);
 

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataError, PromptEdgeError } from '../../core/errors.ts';
 import { decodeImage, type RgbImage } from '../../core/image/decode.ts';
+import { readImageHeader } from '../../core/image/image-header.ts';
 import { initNodeImageCodecs } from '../image-codecs-node.ts';
 
 export interface ImageItem {
@@ -97,4 +98,29 @@ export async function loadImages(items: readonly ImageItem[], opts: LoadOptions 
     opts.onProgress?.(++done, items.length);
   }
   return out;
+}
+
+/**
+ * Checks every file of the folder is a readable JPEG/PNG (header only) before anything is sampled,
+ * so that a bad file is reported whatever the seed picks. With skipBadImages the bad files are
+ * dropped with a warning; a class left empty is still an error.
+ */
+export function checkImageFiles(folder: ImageFolder, opts: Pick<LoadOptions, 'skipBadImages' | 'onWarning'> = {}): ImageFolder {
+  const good: ImageItem[] = [];
+  for (const item of folder.items) {
+    let problem: string | undefined;
+    try {
+      const fd = readFileSync(item.path);
+      readImageHeader(new Uint8Array(fd.buffer, fd.byteOffset, fd.byteLength));
+    } catch (cause) {
+      problem = cause instanceof PromptEdgeError ? `${item.path} is not a usable image: ${cause.message}` : `cannot read ${item.path}: ${(cause as Error).message}`;
+    }
+    if (problem === undefined) good.push(item);
+    else if (opts.skipBadImages) opts.onWarning?.(`skipping ${problem}`);
+    else throw new DataError(`${problem} (pass --skip-bad-images to skip such files)`);
+  }
+  folder.labels.forEach((label, c) => {
+    if (!good.some((it) => it.labelIndex === c)) throw new DataError(`class folder has no usable image: ${join(folder.root, label)}`);
+  });
+  return { ...folder, items: good };
 }
