@@ -14,7 +14,7 @@ export interface RecordedRequest {
 }
 
 interface LabelSetState {
-  versions: { version: string; labels: string[]; method: string }[];
+  versions: { version: string; labels: string[]; method: string; body: Buffer }[];
   current: number;
 }
 
@@ -23,8 +23,14 @@ export interface FakeWorker {
   port: number;
   requests: RecordedRequest[];
   tenants: Map<string, { keys: Set<string>; labelsets: Map<string, LabelSetState> }>;
-  /** Label the classify route answers with, per image body (utf8) or the default. */
-  classifyAnswer: (body: Buffer, tenant: string, name: string) => { label: string; version?: string };
+  /** What the classify route answers for an image body (default: "cat" from the current version). */
+  classifyAnswer: (body: Buffer, tenant: string, name: string, artifact: Buffer) => { label: string; version?: string } | Promise<{ label: string; version?: string }>;
+  /** Checks an uploaded artifact; returns an error message to refuse it with 422. Default: must start with "ARTIFACT". */
+  validateArtifact: (body: Buffer) => string | null;
+  /** What GET /healthz names as the model's sha256. */
+  modelSha256: string;
+  /** Upload size limit (413 above it). */
+  maxArtifactBytes: number;
   close(): Promise<void>;
 }
 
@@ -32,7 +38,14 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
   const requests: RecordedRequest[] = [];
   const tenants: FakeWorker['tenants'] = new Map();
   let keyCounter = 0;
-  const fake: Partial<FakeWorker> = { requests, tenants, classifyAnswer: () => ({ label: 'cat' }) };
+  const fake: Partial<FakeWorker> = {
+    requests,
+    tenants,
+    classifyAnswer: () => ({ label: 'cat' }),
+    validateArtifact: (b) => (b.toString('utf8').startsWith('ARTIFACT') ? null : 'not a prompt-edge/labelset@1 file.'),
+    modelSha256: 'abc',
+    maxArtifactBytes: 1000,
+  };
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -56,7 +69,7 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       const url = new URL(req.url ?? '/', 'http://x');
       const path = url.pathname;
-      if (path === '/healthz') return send(res, 200, { ok: true, model: 'tiny', model_sha256: 'abc' });
+      if (path === '/healthz') return send(res, 200, { ok: true, model: 'tiny', model_sha256: fake.modelSha256 });
       if (path.startsWith('/v1/admin/')) {
         if (bearer(req) !== adminToken) return fail(res, 401, 'unauthorized', 'Missing or invalid admin token.');
         if (path === '/v1/admin/tenants' && req.method === 'POST') {
@@ -82,10 +95,11 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
         const name = m[3] ? decodeURIComponent(m[3]) : '';
         const ls = state.labelsets.get(name);
         if (!m[4] && req.method === 'PUT') {
-          if (body.length > 1000) return fail(res, 413, 'payload_too_large', 'artifact over 1000 bytes.');
-          if (!body.toString('utf8').startsWith('ARTIFACT')) return fail(res, 422, 'invalid_artifact', 'not a prompt-edge/labelset@1 file.');
+          if (body.length > fake.maxArtifactBytes!) return fail(res, 413, 'payload_too_large', `artifact over ${fake.maxArtifactBytes} bytes.`);
+          const invalid = fake.validateArtifact!(body);
+          if (invalid) return fail(res, 422, 'invalid_artifact', invalid);
           const s = ls ?? { versions: [], current: -1 };
-          s.versions.push({ version: String(s.versions.length + 1), labels: ['cat', 'dog'], method: 'coop' });
+          s.versions.push({ version: String(s.versions.length + 1), labels: ['cat', 'dog'], method: 'coop', body });
           s.current = s.versions.length - 1;
           state.labelsets.set(name, s);
           return send(res, 201, { tenant: t, name, version: s.versions[s.current]!.version, labels: ['cat', 'dog'], method: 'coop' });
@@ -113,13 +127,12 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
         const name = url.searchParams.get('labelset') ?? 'default';
         const ls = tenants.get(tenant)!.labelsets.get(name);
         if (!ls) return fail(res, 404, 'labelset_not_found', `no label set "${name}" for this key.`);
-        const a = fake.classifyAnswer!(body, tenant, name);
-        return send(res, 200, {
-          labels: [{ label: a.label, score: 0.9 }],
-          labelset: { tenant, name, version: a.version ?? ls.versions[ls.current]!.version },
-          model: 'tiny',
-          timings_ms: { total: 1 },
-        });
+        const cur = ls.versions[ls.current]!;
+        void Promise.resolve(fake.classifyAnswer!(body, tenant, name, cur.body)).then(
+          (a) => send(res, 200, { labels: [{ label: a.label, score: 0.9 }], labelset: { tenant, name, version: a.version ?? cur.version }, model: 'tiny', timings_ms: { total: 1 } }),
+          (e: unknown) => fail(res, 500, 'internal', String(e)),
+        );
+        return;
       }
       return fail(res, 404, 'not_found', 'no such route');
     });
@@ -131,4 +144,34 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
     port,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   }) as FakeWorker;
+}
+
+/**
+ * The worker's classification done in Node (the real image tower + the uploaded artifact), for
+ * fake-worker tests whose live check must compare real predictions.
+ */
+export async function startReferenceClassifier(): Promise<{
+  classify: (image: Buffer, artifact: Buffer) => Promise<{ label: string }>;
+  visionSha256: string;
+  dispose: () => Promise<void>;
+}> {
+  const { loadCheckpoint } = await import('../../src/train/checkpoint.ts');
+  const { DEFAULT_MODEL_DIR } = await import('../../src/train/cli/common.ts');
+  const { ImageTower } = await import('../../src/train/image-tower.ts');
+  const { initNodeImageCodecs } = await import('../../src/train/image-codecs-node.ts');
+  const { decodeImage } = await import('../../src/core/image/decode.ts');
+  const { decodeLabelSet } = await import('../../src/core/labelset/artifact.ts');
+  const { argmax, cosineScores } = await import('../../src/core/scoring.ts');
+  await initNodeImageCodecs();
+  const ckpt = loadCheckpoint(DEFAULT_MODEL_DIR);
+  const tower = await ImageTower.create(ckpt);
+  return {
+    visionSha256: ckpt.visionSha256,
+    classify: async (image, artifact) => {
+      const a = decodeLabelSet(new Uint8Array(artifact));
+      const [e] = await tower.embedImages([await decodeImage(new Uint8Array(image))]);
+      return { label: a.labels[argmax(cosineScores(e!, a.classEmbeddings, a.dim))]! };
+    },
+    dispose: () => tower.dispose(),
+  };
 }

@@ -8,8 +8,11 @@ import { registerEvalCommand } from './commands/eval.ts';
 import { registerImageCommands } from './commands/image.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
 import { registerLabelsetCommands } from './commands/labelset.ts';
+import { registerRemoteLabelsetCommands } from './commands/labelset-remote.ts';
+import { registerTenantCommands } from './commands/tenant.ts';
 import { registerTextCommands } from './commands/text.ts';
 import { registerTrainCommand } from './commands/train.ts';
+import { registerTrainAndPublishCommand } from './commands/train-and-publish.ts';
 
 export function buildProgram(): Command {
   const program = new Command('prompt-edge')
@@ -18,10 +21,12 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTextCommands(program);
   registerImageCommands(program);
-  registerLabelsetCommands(program);
+  registerRemoteLabelsetCommands(registerLabelsetCommands(program));
   registerEvalCommand(program);
   registerTrainCommand(program);
   registerInspectCommand(program);
+  registerTenantCommands(program);
+  registerTrainAndPublishCommand(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const s of c.commands) s.exitOverride();
