@@ -3,7 +3,7 @@
  * is a reference classifier in Node (the real image tower + the uploaded artifact), so the live
  * check compares real predictions. The real worker is tested separately inside workerd.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -175,6 +175,20 @@ describe('train-and-publish pipeline', () => {
     await expect(trainAndPublish(opts({ tenant: 'never', data: empty }), ctx(), ui)).rejects.toThrow(DataError);
     await expect(trainAndPublish(opts({ tenant: 'never', data: empty }), ctx(), ui)).rejects.toThrow(/class folder is empty/);
     expect(w.requests.length).toBe(reqs);
+
+    // A file that is not an image fails the data check (whatever the split would pick), naming the file.
+    const bad = join(tmp, 'bad-file');
+    for (const c of CLASSES) {
+      mkdirSync(join(bad, c), { recursive: true });
+      for (const f of readdirSync(join(data, c))) copyFileSync(join(data, c, f), join(bad, c, f));
+    }
+    writeFileSync(join(bad, 'ship', 'notes.jpg'), 'not an image');
+    await expect(trainAndPublish(opts({ tenant: 'never', data: bad }), ctx(), ui)).rejects.toThrow(/ship\/notes\.jpg is not a usable image.*--skip-bad-images/);
+    expect(w.requests.length).toBe(reqs);
+    // With --skip-bad-images it is skipped with a warning and the run goes on.
+    const skipped = await trainAndPublish(opts({ tenant: 'skipper', data: bad, method: 'zeroshot', skipBadImages: true }), ctx(), ui);
+    expect(skipped.summary.status).toBe('ok');
+    expect(ui.rec.warn.some((m) => m.includes('skipping') && m.includes('notes.jpg'))).toBe(true);
 
     w.modelSha256 = 'f'.repeat(64);
     await expect(trainAndPublish(opts({ tenant: 'never', method: 'zeroshot' }), ctx(), ui)).rejects.toThrow(ModelMismatchError);

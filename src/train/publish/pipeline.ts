@@ -17,7 +17,7 @@ import { writeFileAtomic } from '../cli/common.ts';
 import type { ClassTokenPosition } from '../coop/prompt-learner.ts';
 import { runCoopJob } from '../coop/train-job.ts';
 import { sampleFewShot } from '../coop/trainer.ts';
-import { loadImages, scanImageFolder, type ImageFolder } from '../data/image-folder.ts';
+import { checkImageFiles, loadImages, scanImageFolder, type ImageFolder } from '../data/image-folder.ts';
 import { evaluateEmbeddings, mapDatasetLabels, type EvalResult } from '../evaluate.ts';
 import { plainFeatures } from '../features/extract.ts';
 import { FeatureCache } from '../features/feature-cache.ts';
@@ -193,8 +193,10 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
   const tenant = checkTenantId(o.tenant);
   const name = checkLabelSetName(o.labelset);
 
-  // 1. The data: layout errors (missing folder, empty class, < 2 classes, duplicate names) surface here.
-  const folder = scanImageFolder(o.data);
+  // 1. The data: layout errors (missing folder, empty class, < 2 classes, duplicate names) and
+  // unreadable or non-JPEG/PNG files surface here, before the split, so no seed can hide them.
+  const fileCheck = { skipBadImages: o.skipBadImages, onWarning: ui.warn };
+  const folder = checkImageFiles(scanImageFolder(o.data), fileCheck);
   let evalFolder: ImageFolder;
   let toLabel: number[];
   let pool: ImageFolder;
@@ -202,7 +204,7 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
   let evalDescription: string;
   let perClassSplit: ClassSplit[] | null = null;
   if (o.evalData) {
-    evalFolder = scanImageFolder(o.evalData, { minClasses: 1 });
+    evalFolder = checkImageFiles(scanImageFolder(o.evalData, { minClasses: 1 }), fileCheck);
     toLabel = mapDatasetLabels(evalFolder.labels, folder.labels, evalFolder.root);
     shots = effectiveShots(o.shots, folder, 0);
     pool = folder;
