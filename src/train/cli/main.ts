@@ -10,6 +10,7 @@ import { registerInspectCommand } from './commands/inspect.ts';
 import { registerLabelsetCommands } from './commands/labelset.ts';
 import { registerRemoteLabelsetCommands } from './commands/labelset-remote.ts';
 import { registerTenantCommands } from './commands/tenant.ts';
+import { registerSynthModelCommand } from './commands/synth-model.ts';
 import { registerTextCommands } from './commands/text.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { registerTrainAndPublishCommand } from './commands/train-and-publish.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerEvalCommand(program);
   registerTrainCommand(program);
   registerInspectCommand(program);
+  registerSynthModelCommand(program);
   registerTenantCommands(program);
   registerTrainAndPublishCommand(program);
   for (const c of program.commands) {
