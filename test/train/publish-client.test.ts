@@ -186,10 +186,12 @@ describe('live check', () => {
   it('compares top-1 labels file by file and flags stale versions', () => {
     const offline = [{ file: 'x', truth: 'a', predicted: 'a' }, { file: 'y', truth: 'b', predicted: 'b' }, { file: 'z', truth: 'b', predicted: 'a' }];
     const live = [{ label: 'a', version: '3' }, { label: 'a', version: '3' }, { label: 'a', version: '2' }];
-    expect(compareLive(offline, live, '3')).toEqual([
+    expect(compareLive(offline, live, ['3'])).toEqual([
       { file: 'y', offline: 'b', live: 'a' },
       { file: 'z', offline: 'a', live: 'a', servedVersion: '2' },
     ]);
+    // A worker that names versions by the artifact's content hash is accepted too.
+    expect(compareLive(offline.slice(0, 1), [{ label: 'a', version: '9df640b9c972' }], ['3', '9df640b9c972'])).toEqual([]);
   });
 
   it('retries a stale version until the published one is served, then passes', async () => {

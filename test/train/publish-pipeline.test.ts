@@ -149,6 +149,7 @@ describe('train-and-publish pipeline', () => {
     await trainAndPublish(opts({ tenant: 'nolive', method: 'zeroshot' }), ctx(), ui);
     const r = await trainAndPublish(opts({ tenant: 'nolive', method: 'zeroshot', liveCheck: false }), ctx(), ui);
     expect(r.summary.live_check).toEqual({ skipped: '--no-live-check' });
+    expect(r.summary.status).toBe('published');
     expect(r.summary.published?.version).toBe('2');
     expect(ui.rec.warn.some((m) => m.includes('live check skipped'))).toBe(true);
   });
@@ -163,6 +164,16 @@ describe('train-and-publish pipeline', () => {
     expect((err as Error).message).toMatch(/1 of 6 images.*\n {2}\/.*\.jpg: offline \w+, live not-a-class/);
     expect(JSON.parse(readFileSync(join(o.outDir!, 'summary.json'), 'utf8'))).toMatchObject({ status: 'live-check-failed', live_check: { passed: false, agreed: 5 } });
     // The key was still announced (the tenant exists now).
+    expect(ui.rec.keys).toHaveLength(1);
+  });
+
+  it('an upload the worker refuses fails with its code; the summary says evaluated, not published', async () => {
+    w.validateArtifact = () => 'artifact model_sha256 does not match the deployed model.';
+    const o = opts({ tenant: 'refused-upload', method: 'zeroshot' });
+    const err = await trainAndPublish(o, ctx(), ui).then(() => undefined, (e: unknown) => e);
+    expect((err as Error).message).toContain('upload label set refused-upload/default failed: HTTP 422 invalid_artifact: artifact model_sha256 does not match');
+    expect(JSON.parse(readFileSync(join(o.outDir!, 'summary.json'), 'utf8'))).toMatchObject({ status: 'evaluated', published: null });
+    // The tenant was created just before, and its key announced, so a rerun can use it.
     expect(ui.rec.keys).toHaveLength(1);
   });
 

@@ -57,12 +57,12 @@ export function pickForLiveCheck<T extends { truth: string }>(preds: readonly T[
   return out;
 }
 
-/** Compares offline and live top-1 labels file by file. */
-export function compareLive(offline: readonly OfflinePrediction[], live: readonly { label: string; version: string }[], expectedVersion: string): LiveMismatch[] {
+/** Compares offline and live top-1 labels file by file; `accepted`: the version strings that name the published label set. */
+export function compareLive(offline: readonly OfflinePrediction[], live: readonly { label: string; version: string }[], accepted: readonly string[]): LiveMismatch[] {
   const out: LiveMismatch[] = [];
   offline.forEach((o, i) => {
     const l = live[i]!;
-    if (l.version !== expectedVersion) out.push({ file: o.file, offline: o.predicted, live: l.label, servedVersion: l.version });
+    if (!accepted.includes(l.version)) out.push({ file: o.file, offline: o.predicted, live: l.label, servedVersion: l.version });
     else if (l.label !== o.predicted) out.push({ file: o.file, offline: o.predicted, live: l.label });
   });
   return out;
@@ -71,7 +71,10 @@ export function compareLive(offline: readonly OfflinePrediction[], live: readonl
 export interface LiveCheckOptions {
   labelset: string;
   tenantKey: string;
+  /** The store version the upload returned. */
   expectedVersion: string;
+  /** Other names of the same label set, e.g. the artifact's content version (a worker may report either). */
+  alsoAccept?: readonly string[];
   readFile: (path: string) => Uint8Array;
   max: number;
   /** How long a stale version (or a not-yet-visible label set) is retried; default 90 s. */
@@ -88,6 +91,7 @@ export async function runLiveCheck(client: AdminClient, offline: readonly Offlin
   const t0 = performance.now();
   const picked = pickForLiveCheck(offline, o.max);
   const deadline = Date.now() + (o.waitMs ?? 90_000);
+  const accepted = [o.expectedVersion, ...(o.alsoAccept ?? [])];
   const sleep = o.sleep ?? defaultSleep;
   const live: { label: string; version: string }[] = new Array(picked.length);
   let next = 0;
@@ -102,7 +106,7 @@ export async function runLiveCheck(client: AdminClient, offline: readonly Offlin
         const top = r.labels[0];
         if (!top) throw new PromptEdgeError('internal', `live check: the endpoint returned no label for ${p.file}.`);
         live[i] = { label: top.label, version: r.labelset.version };
-        if (r.labelset.version === o.expectedVersion || Date.now() >= deadline) return;
+        if (accepted.includes(r.labelset.version) || Date.now() >= deadline) return;
       } catch (err) {
         // Right after a publish a deployed worker may not see the label set yet: retry 404s until the deadline.
         if (!(err instanceof AdminApiError && err.status === 404 && Date.now() < deadline)) throw err;
@@ -118,7 +122,7 @@ export async function runLiveCheck(client: AdminClient, offline: readonly Offlin
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 4, picked.length)) }, worker));
-  const mismatches = compareLive(picked, live, o.expectedVersion);
+  const mismatches = compareLive(picked, live, accepted);
   return {
     checked: picked.length,
     agreed: picked.length - mismatches.length,

@@ -83,7 +83,8 @@ export interface PipelineUi {
 
 /** What summary.json holds (never a key). */
 export interface RunSummary {
-  status: 'refused' | 'published' | 'live-check-failed' | 'ok';
+  /** evaluated: passed the gate, not (yet) uploaded; published: uploaded, live check not (yet) passed. */
+  status: 'refused' | 'evaluated' | 'published' | 'live-check-failed' | 'ok';
   tenant: string;
   labelset: string;
   method: PublishMethod;
@@ -246,7 +247,7 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
     const r = await runCoopJob(ckpt, {
       shots, seed: o.seed, dataDir: o.data, trainSubset, augViews: o.coop.augViews, device: o.device, skipBadImages: o.skipBadImages, cacheDir: o.cacheDir,
       nCtx: o.coop.nCtx, ctxInit: o.coop.ctxInit, csc: o.coop.csc, classTokenPosition: o.coop.classTokenPosition, epochs: o.coop.epochs,
-    }, { warn: ui.warn, progress: (title, total) => ui.progress(title, total, ' {loss} {acc}') });
+    }, { warn: ui.warn, progress: (title, total) => ui.progress(title, total, title.startsWith('train (') ? ' loss {loss} acc {acc}%' : '') });
     artifact = r.artifact;
     zeroshot = r.zeroshotArtifact;
     loss = r.lossPerEpoch;
@@ -287,7 +288,7 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
   writeFileAtomic(artifactPath, bytes);
   const predictions: OfflinePrediction[] = held.files.map((file, i) => ({ file, truth: artifact.labels[truth[i]!]!, predicted: artifact.labels[result.predictions[i]!]! }));
   const summary: RunSummary = {
-    status: gate.publish ? 'published' : 'refused',
+    status: gate.publish ? 'evaluated' : 'refused',
     tenant, labelset: name, method: o.method, target: target.baseUrl, model_id: ckpt.modelId, model_sha256: ckpt.visionSha256,
     artifact: artifactPath, report: reportPath, artifact_version: artifact.version, data: folder.root,
     eval: { source: o.evalData ? 'eval-data' : 'held-out', description: evalDescription, n: result.n, per_class_split: perClassSplit },
@@ -330,7 +331,9 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
   }
   const pub = await client.putLabelSet(tenant, name, bytes);
   summary.published = { version: pub.version, tenant_created: plan.kind === 'create', key_rotated: plan.kind === 'rotate' };
+  summary.status = 'published';
   reportData.publish = { target: target.baseUrl, version: pub.version, liveCheck: null };
+  save();
   ui.info(`published ${tenant}/${name} version ${pub.version} (${pub.method}, ${pub.labels.length} labels) to ${target.baseUrl}`);
 
   // 9. Live check.
@@ -344,7 +347,7 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
   let live: LiveCheckResult;
   try {
     live = await runLiveCheck(client, predictions, {
-      labelset: name, tenantKey: liveKey, expectedVersion: pub.version, max: o.liveCheckMax, waitMs: o.liveCheckWaitS * 1000,
+      labelset: name, tenantKey: liveKey, expectedVersion: pub.version, alsoAccept: [artifact.version], max: o.liveCheckMax, waitMs: o.liveCheckWaitS * 1000,
       readFile: (p) => new Uint8Array(readFileSync(p)), onProgress: (d) => bar.update(d),
     });
   } finally {

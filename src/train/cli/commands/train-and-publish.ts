@@ -75,7 +75,7 @@ export function registerTrainAndPublishCommand(program: Command): void {
     .option('--csc', 'coop: class-specific context')
     .option('--class-token-position <p>', 'coop: end | middle | front', 'end')
     .option('--epochs <e>', 'coop: epochs (default by shots: 50 for 1, 100 for 2-4, 200 for 8+)', parseIntOption('--epochs', 1))
-    .option('--aug-views <n>', 'coop: augmented views per training image', parseIntOption('--aug-views', 1, 1000), 8)
+    .option('--aug-views <n>', 'coop: augmented views per training image besides the image itself (random resized crop + flip); 0 = none, best on 32-px images', parseIntOption('--aug-views', 0, 1000), 0)
     .option('--model <dir>', 'Hugging Face CLIP folder (must be the model the worker serves)', DEFAULT_MODEL_DIR)
     .option('--device <d>', 'cpu | cuda', 'cpu')
     .option('--skip-bad-images', 'skip unreadable images with a warning instead of failing')
