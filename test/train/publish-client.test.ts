@@ -148,6 +148,7 @@ describe('AdminClient against a contract-speaking HTTP server', () => {
   it('turns non-JSON error pages, unexpected bodies and timeouts into clear errors', async () => {
     const s = createServer((req, res) => {
       if (req.url === '/healthz') { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"ok":"yes"}'); return; }
+      if (req.url === '/legacy/healthz') { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"status":"ok","model":"m"}'); return; }
       if (req.url === '/v1/admin/tenants') { res.writeHead(502, { 'content-type': 'text/html' }); res.end('<html><body>Bad gateway</body></html>'); return; }
       // /v1/labelsets: never answers
     });
@@ -161,6 +162,8 @@ describe('AdminClient against a contract-speaking HTTP server', () => {
       expect(bad.message).toContain('Bad gateway');
       const odd = await rejection(c.health());
       expect(odd.message).toContain('unexpected body');
+      // The pre-contract health body ({"status": "ok"}) still counts as up, without a model hash.
+      expect(await new AdminClient(targetOf(`${base}/legacy`, false)).health()).toMatchObject({ status: 'ok', model: 'm' });
       const slow = await rejection(c.ownLabelSets('k'));
       expect(slow.code).toBe('unavailable');
       expect(slow.message).toContain('no answer from');

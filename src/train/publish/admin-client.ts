@@ -60,7 +60,10 @@ const tenantList = z.object({
 const published = z.object({ tenant: z.string(), name: z.string(), version, labels: z.array(z.string()), method: z.string() });
 const rolledBack = z.object({ tenant: z.string(), name: z.string(), version });
 const deleted = z.object({ tenant: z.string(), name: z.string(), deleted: z.literal(true) });
-const health = z.object({ ok: z.literal(true), model: z.string().optional(), model_sha256: z.string().optional() });
+// The contract says {"ok": true, ...}; earlier workers said {"status": "ok", ...}: both mean up.
+const health = z
+  .object({ ok: z.boolean().optional(), status: z.string().optional(), model: z.string().optional(), model_sha256: z.string().optional() })
+  .refine((h) => h.ok === true || h.status === 'ok', { message: 'expected "ok": true' });
 const classification = z.object({
   labels: z.array(z.object({ label: z.string(), score: z.number() })),
   labelset: z.object({ tenant: z.string(), name: z.string(), version }),
