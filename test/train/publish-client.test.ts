@@ -86,6 +86,7 @@ describe('AdminClient against a contract-speaking HTTP server', () => {
     expect(err.serverCode).toBe('labelset_not_found');
     expect(err.code).toBe('not_found');
     expect(err.message).toContain('roll back label set shop/default failed: HTTP 404 labelset_not_found');
+    expect(err.message).not.toContain('predates');
   });
 
   it('passes invalid_artifact and payload_too_large through with their codes', async () => {
@@ -104,6 +105,19 @@ describe('AdminClient against a contract-speaking HTTP server', () => {
     await expect(client.createTenant('Acme Corp')).rejects.toThrow(/tenant id "Acme Corp" is not valid/);
     await expect(client.putLabelSet('acme', '../x', ARTIFACT)).rejects.toThrow(/label set name "..\/x" is not valid/);
     expect(w.requests.length).toBe(before);
+  });
+
+  it('a worker without the admin API (route-level 404) gets a hint to restart or redeploy', async () => {
+    const s = createServer((_req, res) => { res.writeHead(404, { 'content-type': 'application/json' }); res.end('{"error":{"code":"not_found","message":"No route for GET /v1/admin/tenants."}}'); });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    try {
+      expect((await rejection(new AdminClient(targetOf(base)).listTenants())).message).toBe(
+        'list tenants failed: HTTP 404 not_found: No route for GET /v1/admin/tenants. (if every admin route answers 404, the running worker predates the admin API: restart `npm start` on the current code)');
+      expect((await rejection(new AdminClient(targetOf(base, false)).listTenants())).message).toContain('deploy the current code');
+    } finally {
+      await new Promise<void>((r) => s.close(() => r()));
+    }
   });
 
   it('says how to fix a wrong admin token, locally and remotely', async () => {

@@ -244,19 +244,21 @@ export class AdminClient {
       // Not JSON (a proxy's HTML page, say): the snippet above is all there is.
     }
     const code = KNOWN_CODES.has(serverCode) ? (serverCode as ErrorCode) : codeForStatus(res.status);
-    const hint = this.hintFor(res.status, spec);
+    const hint = this.hintFor(res.status, spec, serverCode);
     throw new AdminApiError(code, `${spec.what} failed: HTTP ${res.status}${serverCode ? ` ${serverCode}` : ''}: ${serverMessage}${hint ? ` (${hint})` : ''}`, res.status, serverCode);
   }
 
-  private hintFor(status: number, spec: RequestSpec): string {
+  private hintFor(status: number, spec: RequestSpec, serverCode: string): string {
     if (status === 401 || status === 403) {
       if (spec.auth === 'tenant') return 'the tenant key was refused: check --tenant-key / PROMPT_EDGE_TENANT_KEY, or issue a new key with `npx prompt-edge tenant rotate-key`';
       return this.target.local
         ? 'the ADMIN_TOKEN in .dev.vars does not match the one the running worker loaded: restart `npm start` after editing .dev.vars'
         : 'check that PROMPT_EDGE_ADMIN_TOKEN holds the worker\'s ADMIN_TOKEN secret';
     }
-    if (status === 404 && spec.auth === 'admin' && spec.path.startsWith('/v1/admin/') && !this.target.local) {
-      return 'if every admin route answers 404, the worker at this URL may predate the admin API';
+    if (status === 404 && spec.path.startsWith('/v1/admin/') && (serverCode === 'not_found' || serverCode === '')) {
+      return this.target.local
+        ? 'if every admin route answers 404, the running worker predates the admin API: restart `npm start` on the current code'
+        : 'if every admin route answers 404, the worker at this URL predates the admin API: deploy the current code';
     }
     return '';
   }
