@@ -231,7 +231,7 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
   ui.info(`target ${target.baseUrl}: model ok; tenant ${tenant} ${exists ? 'exists' : 'will be created'}` +
     (plan.kind === 'given' ? ` (live check with the key from ${plan.source})` : plan.kind === 'rotate' ? ' (its key will be rotated for the live check)' : plan.kind === 'none' ? ' (live check disabled)' : ''));
 
-  // 3. Held-out features first: an unreadable image fails now, not after training.
+  // 3. Held-out features before training: a file whose header is fine but whose pixels do not decode fails now, not after training.
   const held = await embedHeldOut({ ckpt, device: o.device, cacheDir: o.cacheDir, skipBadImages: o.skipBadImages }, evalFolder, ui);
   const truth = held.labelIndex.map((c) => toLabel[c]!);
 
