@@ -41,8 +41,9 @@ export function buildBackwardGraph(params: TextTowerParams): Uint8Array {
     inputs.push(g.input(saved.input(i), dtype, ['rows', W]));
     qkvs.push(g.input(saved.qkv(i), dtype, ['batch', 3 * H, 'seq', d]));
     probs.push(g.input(saved.probs(i), dtype, ['batch', H, 'seq', 'seq']));
-    mids.push(g.input(saved.mid(i), dtype, ['rows', W]));
-    fc1s.push(g.input(saved.fc1(i), dtype, ['rows', I]));
+    const rowsOrBatch = i === cfg.layers - 1 ? 'batch' : 'rows';
+    mids.push(g.input(saved.mid(i), dtype, [rowsOrBatch, W]));
+    fc1s.push(g.input(saved.fc1(i), dtype, [rowsOrBatch, I]));
   }
   const finalRow = g.input(saved.finalRow, dtype, ['batch', W]);
 
@@ -56,19 +57,24 @@ export function buildBackwardGraph(params: TextTowerParams): Uint8Array {
   const dPooled = g.op('MatMul', [gradFeatures, g.initializer('text_projection.w', params.weight('text_projection.weight', P * W), [P, W])]);
   const dRow = layerNormBackward(g, dPooled, finalRow, g.initializer('final_ln.g', params.weight('text_model.final_layer_norm.weight', W), [W]), eps);
 
-  // Pooling gathered row eot_b of each prompt: its gradient is that row, zero elsewhere.
+  // Pooling picked row eot_b of each prompt, so its gradient is that row and zero elsewhere:
+  // oneHot [B, L] marks those rows.
   const positions = g.op('Range', [g.int64Const([0], []), seqScalar, g.int64Const([1], [])]);
   const isEot = g.op('Equal', [g.op('Unsqueeze', [positions, g.int64Const([0])]), g.op('Unsqueeze', [eot, g.int64Const([1])])]);
-  const oneHot = g.op('Unsqueeze', [g.op('Cast', [isEot], { to: dtype === 'float64' ? 11 : 1 }), g.int64Const([2])]);
-  let dx = g.op('Reshape', [g.op('Mul', [oneHot, g.op('Unsqueeze', [dRow, g.int64Const([1])])]), g.int64Const([-1, W])]);
+  const oneHot = g.op('Cast', [isEot], { to: dtype === 'float64' ? 11 : 1 });
+  /** [B, X] end-token rows -> [B*L, X] with zeros elsewhere. */
+  const scatterEot = (rowsBX: string) => g.op('Reshape', [g.op('Mul', [g.op('Unsqueeze', [oneHot, g.int64Const([2])]), g.op('Unsqueeze', [rowsBX, g.int64Const([1])])]), g.int64Const([-1, W])]);
 
   const headsShape = g.op('Concat', [batch, seq, g.int64Const([H, d])], { axis: 0 });
   const rows3W = g.int64Const([-1, 3 * W]);
   const lastTwo = { perm: [0, 1, 3, 2] };
 
+  // d(loss)/d(the layer's output): the last layer's output exists only at the end-token rows, [B, W].
+  let dx = dRow;
   for (let i = cfg.layers - 1; i >= 0; i--) {
     const p = layerPrefix(i);
-    // MLP block.
+    const last = i === cfg.layers - 1;
+    // MLP block ([B, ...] rows in the last layer, [B*L, ...] before).
     const dAct = g.op('MatMul', [dx, g.initializer(`l${i}.fc2.w`, params.weight(`${p}.mlp.fc2.weight`, W * I), [W, I])]);
     const dFc1 = activationBackward(g, cfg.hiddenAct, dAct, fc1s[i]!);
     const dLn2 = g.op('MatMul', [dFc1, g.initializer(`l${i}.fc1.w`, params.weight(`${p}.mlp.fc1.weight`, I * W), [I, W])]);
@@ -76,7 +82,10 @@ export function buildBackwardGraph(params: TextTowerParams): Uint8Array {
 
     // Attention block.
     const dAttn = g.op('MatMul', [dMid, g.initializer(`l${i}.out.w`, params.weight(`${p}.self_attn.out_proj.weight`, W * W), [W, W])]);
-    const dO = g.op('Transpose', [g.op('Reshape', [dAttn, headsShape])], { perm: [0, 2, 1, 3] });
+    // dO [B, H, L, d]; in the last layer only the end-token query row has a gradient.
+    const dO = last
+      ? g.op('Mul', [g.op('Unsqueeze', [oneHot, g.int64Const([1, 3])]), g.op('Reshape', [dAttn, g.op('Concat', [batch, g.int64Const([H, 1, d])], { axis: 0 })])])
+      : g.op('Transpose', [g.op('Reshape', [dAttn, headsShape])], { perm: [0, 2, 1, 3] });
     const [q, k, v] = g.opN('Split', [qkvs[i]!, g.int64Const([H, H, H])], 3, { axis: 1 });
     const prob = probs[i]!;
     const dProb = g.op('MatMul', [dO, g.op('Transpose', [v!], lastTwo)]);
@@ -87,7 +96,8 @@ export function buildBackwardGraph(params: TextTowerParams): Uint8Array {
     const dK = g.op('MatMul', [g.op('Transpose', [dScores], lastTwo), q!]);
     const dQkv = g.op('Reshape', [g.op('Transpose', [g.op('Concat', [dQ, dK, dV], { axis: 1 })], { perm: [0, 2, 1, 3] }), rows3W]);
     const dLn1 = g.op('MatMul', [dQkv, g.initializer(`l${i}.qkv.w`, params.qkv(i).weight, [3 * W, W])]);
-    dx = g.op('Add', [dMid, layerNormBackward(g, dLn1, inputs[i]!, g.initializer(`l${i}.ln1.g`, params.weight(`${p}.layer_norm1.weight`, W), [W]), eps)]);
+    const dResidual = last ? scatterEot(dMid) : dMid;
+    dx = g.op('Add', [dResidual, layerNormBackward(g, dLn1, inputs[i]!, g.initializer(`l${i}.ln1.g`, params.weight(`${p}.layer_norm1.weight`, W), [W]), eps)]);
   }
 
   const gradEmbeds = g.op('Reshape', [dx, g.op('Concat', [batch, seq, g.int64Const([W])], { axis: 0 })], {}, { name: IO.gradEmbeds });

@@ -9,6 +9,9 @@
  * trainer can put learned vectors among the token embeddings. Besides `features` it outputs the
  * activations that the backward graph (text-tower-backward.ts) needs; an inference run simply
  * does not fetch them.
+ *
+ * Only the end-token rows reach the output, and after the last layer's attention every op is
+ * row-wise, so that layer's out_proj, MLP and the final LayerNorm run on B rows instead of B*L.
  */
 import { GraphBuilder, type FloatDType } from './onnx/graph-builder.ts';
 import { activation, layerNorm, type Activation } from './onnx/nn-ops.ts';
@@ -50,11 +53,11 @@ export const saved = {
   qkv: (i: number) => `saved_${i}_qkv`,
   /** Attention probabilities, [B, H, L, L]. */
   probs: (i: number) => `saved_${i}_probs`,
-  /** Residual stream after attention, [B*L, W]. */
+  /** Residual stream after attention, [B*L, W] ([B, W] in the last layer: end-token rows only). */
   mid: (i: number) => `saved_${i}_mid`,
-  /** fc1 output before the activation, [B*L, I]. */
+  /** fc1 output before the activation, [B*L, I] ([B, I] in the last layer). */
   fc1: (i: number) => `saved_${i}_fc1`,
-  /** The end-token rows of the last residual stream, before final_layer_norm, [B, W]. */
+  /** The end-token rows of the last layer's output, before final_layer_norm, [B, W]. */
   finalRow: 'saved_final_row',
 } as const;
 
@@ -153,9 +156,16 @@ export function buildForwardGraph(params: TextTowerParams): Uint8Array {
   const headsShape = g.op('Concat', [batchAndSeq, g.int64Const([3 * H, d])], { axis: 0 });
   const rows = g.int64Const([-1, W]);
 
+  const eotRows = g.op('Unsqueeze', [eot, g.int64Const([1])]);
+  const streamShape = g.op('Concat', [batchAndSeq, g.int64Const([W])], { axis: 0 });
+  /** Row eot_b of each prompt: [B, L, ...] -> [B, ...]. */
+  const gatherEot = (t: string) => g.op('GatherND', [t, eotRows], { batch_dims: 1 });
+
   let x = g.op('Reshape', [g.op('Add', [embeds, pos]), rows], {}, { name: saved.input(0) });
+  let finalRow = '';
   for (let i = 0; i < cfg.layers; i++) {
     const p = layerPrefix(i);
+    const last = i === cfg.layers - 1;
     const ln1 = layerNorm(g, x, g.initializer(`l${i}.ln1.g`, params.weight(`${p}.layer_norm1.weight`, W), [W]), g.initializer(`l${i}.ln1.b`, params.weight(`${p}.layer_norm1.bias`, W), [W]), cfg.layerNormEps);
     const qkvW = params.qkv(i);
     const qkvFlat = g.op('Add', [g.op('MatMul', [ln1, g.initializer(`l${i}.qkv.wT`, params.transpose(qkvW.weight, 3 * W, W), [W, 3 * W])]), g.initializer(`l${i}.qkv.b`, qkvW.bias, [3 * W])]);
@@ -163,12 +173,23 @@ export function buildForwardGraph(params: TextTowerParams): Uint8Array {
     const [q, k, v] = g.opN('Split', [qkv, g.int64Const([H, H, H])], 3, { axis: 1 });
     const scores = g.op('Add', [g.op('MatMul', [q!, g.op('Transpose', [k!], { perm: [0, 1, 3, 2] })]), mask]);
     const probs = g.op('Softmax', [scores], { axis: -1 }, { name: saved.probs(i) });
-    const attn = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v!])], { perm: [0, 2, 1, 3] }), rows]);
+    let attn: string;
+    let residual: string;
+    if (!last) {
+      attn = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v!])], { perm: [0, 2, 1, 3] }), rows]);
+      residual = x;
+    } else {
+      // Only the end-token rows reach the output, and after attention every op is row-wise: the
+      // last layer runs out_proj and the MLP on B rows instead of B*L.
+      const probsRow = g.op('Unsqueeze', [gatherEot(g.op('Transpose', [probs], { perm: [0, 2, 1, 3] })), g.int64Const([2])]);
+      attn = g.op('Reshape', [g.op('MatMul', [probsRow, v!]), rows]);
+      residual = gatherEot(g.op('Reshape', [x, streamShape]));
+    }
     const out = g.op('Add', [
       g.op('MatMul', [attn, g.initializer(`l${i}.out.wT`, params.transpose(params.weight(`${p}.self_attn.out_proj.weight`, W * W), W, W), [W, W])]),
       g.initializer(`l${i}.out.b`, params.weight(`${p}.self_attn.out_proj.bias`, W), [W]),
     ]);
-    const mid = g.op('Add', [x, out], {}, { name: saved.mid(i) });
+    const mid = g.op('Add', [residual, out], {}, { name: saved.mid(i) });
     const ln2 = layerNorm(g, mid, g.initializer(`l${i}.ln2.g`, params.weight(`${p}.layer_norm2.weight`, W), [W]), g.initializer(`l${i}.ln2.b`, params.weight(`${p}.layer_norm2.bias`, W), [W]), cfg.layerNormEps);
     const fc1 = g.op('Add', [
       g.op('MatMul', [ln2, g.initializer(`l${i}.fc1.wT`, params.transpose(params.weight(`${p}.mlp.fc1.weight`, I * W), I, W), [W, I])]),
@@ -178,12 +199,11 @@ export function buildForwardGraph(params: TextTowerParams): Uint8Array {
       g.op('MatMul', [activation(g, cfg.hiddenAct, fc1), g.initializer(`l${i}.fc2.wT`, params.transpose(params.weight(`${p}.mlp.fc2.weight`, W * I), W, I), [I, W])]),
       g.initializer(`l${i}.fc2.b`, params.weight(`${p}.mlp.fc2.bias`, W), [W]),
     ]);
-    x = g.op('Add', [mid, fc2], {}, i + 1 < cfg.layers ? { name: saved.input(i + 1) } : {});
+    if (last) finalRow = g.op('Add', [mid, fc2], {}, { name: saved.finalRow });
+    else x = g.op('Add', [mid, fc2], {}, { name: saved.input(i + 1) });
   }
 
-  // Pool before final_layer_norm: it is row-wise, so normalising only the B pooled rows is the same.
-  const stream = g.op('Reshape', [x, g.op('Concat', [batchAndSeq, g.int64Const([W])], { axis: 0 })]);
-  const finalRow = g.op('GatherND', [stream, g.op('Unsqueeze', [eot, g.int64Const([1])])], { batch_dims: 1 }, { name: saved.finalRow });
+  // final_layer_norm is row-wise too: it runs on the B pooled rows.
   const pooled = layerNorm(g, finalRow, g.initializer('final_ln.g', params.weight('text_model.final_layer_norm.weight', W), [W]), g.initializer('final_ln.b', params.weight('text_model.final_layer_norm.bias', W), [W]), cfg.layerNormEps);
   const projT = params.transpose(params.weight('text_projection.weight', cfg.projectionDim * W), cfg.projectionDim, W);
   const features = g.op('MatMul', [pooled, g.initializer('text_projection.wT', projT, [W, cfg.projectionDim])], {}, { name: IO.features });
@@ -194,8 +214,10 @@ export function buildForwardGraph(params: TextTowerParams): Uint8Array {
     if (i > 0) g.output(saved.input(i), dtype, ['rows', W]);
     g.output(saved.qkv(i), dtype, ['batch', 3 * H, 'seq', d]);
     g.output(saved.probs(i), dtype, ['batch', H, 'seq', 'seq']);
-    g.output(saved.mid(i), dtype, ['rows', W]);
-    g.output(saved.fc1(i), dtype, ['rows', I]);
+    // The last layer keeps only the end-token rows after attention.
+    const rowsOrBatch = i === cfg.layers - 1 ? 'batch' : 'rows';
+    g.output(saved.mid(i), dtype, [rowsOrBatch, W]);
+    g.output(saved.fc1(i), dtype, [rowsOrBatch, I]);
   }
   g.output(saved.finalRow, dtype, ['batch', W]);
   return g.toBytes();

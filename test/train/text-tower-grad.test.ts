@@ -237,6 +237,32 @@ describe('TextTower VJP with padding and bad input', () => {
     expect(maxAbsDiff(twice, gb.map((v) => 2 * v))).toBeLessThan(1e-12);
   });
 
+  it('handles a one-layer tower (its only layer is also the row-pruned last layer)', async () => {
+    const one: TextTowerConfig = { ...config, layers: 1, hiddenAct: 'gelu' };
+    const weights = randomTextTowerWeights(one, 21).get;
+    const t = await TextTower.createFromWeights(one, weights, { dtype: 'float64', intraOpThreads: 1 });
+    try {
+      const rand = lcg(23);
+      const e = Float64Array.from({ length: 2 * 4 * W }, rand);
+      const eot = [3, 1];
+      const up = Float64Array.from({ length: 2 * P }, rand);
+      const { features, vjp } = await t.forwardWithVjp(e, 2, 4, eot);
+      expect(maxAbsDiff(features, referenceForward(one, weights, e, 2, 4, eot))).toBeLessThan(1e-12);
+      const grad = await vjp(up);
+      const fd = new Float64Array(grad.length);
+      for (let i = 0; i < e.length; i++) {
+        const plus = e.slice();
+        plus[i]! += 1e-6;
+        const minus = e.slice();
+        minus[i]! -= 1e-6;
+        fd[i] = (dot(await t.encodeEmbeddings(plus, 2, 4, eot), up) - dot(await t.encodeEmbeddings(minus, 2, 4, eot), up)) / 2e-6;
+      }
+      expect(maxAbsDiff(grad, fd) / maxAbs(fd)).toBeLessThan(1e-6);
+    } finally {
+      await t.dispose();
+    }
+  });
+
   it('rejects a gradient of the wrong size and embeddings of the wrong float type', async () => {
     const { vjp } = await tower.forwardWithVjp(new Float64Array(B * L * W), B, L, EOT);
     await expect(vjp(new Float64Array(B * P + 1))).rejects.toThrow(InvalidArgumentError);
