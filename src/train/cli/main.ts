@@ -11,6 +11,7 @@ import { registerLabelsetCommands } from './commands/labelset.ts';
 import { registerRemoteLabelsetCommands } from './commands/labelset-remote.ts';
 import { registerTenantCommands } from './commands/tenant.ts';
 import { registerSynthModelCommand } from './commands/synth-model.ts';
+import { registerExportVisionCommand } from './commands/export-vision.ts';
 import { registerTextCommands } from './commands/text.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { registerTrainAndPublishCommand } from './commands/train-and-publish.ts';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerInspectCommand(program);
   registerSynthModelCommand(program);
+  registerExportVisionCommand(program);
   registerTenantCommands(program);
   registerTrainAndPublishCommand(program);
   for (const c of program.commands) {

@@ -1,0 +1,48 @@
+/**
+ * export-vision: the image encoder of a CLIP checkpoint as one ONNX file at a chosen precision, for
+ * deployment in the worker. The source is the checkpoint's own onnx/vision_model.onnx, or the
+ * project's re-export from model.safetensors (src/train/onnx/vision-graph.ts) with
+ * `source: 'safetensors'` (for checkpoints that ship no ONNX file).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CheckpointError } from '../../core/errors.ts';
+import { loadCheckpoint } from '../checkpoint.ts';
+import { buildVisionGraph, visionTowerConfig } from '../onnx/vision-graph.ts';
+import { externalizeInitializers } from './onnx-model-io.ts';
+import { quantizeModel, type Int8Scheme, type Precision, type QuantizeReport } from './quantize.ts';
+
+export type VisionSource = 'onnx' | 'safetensors';
+
+export interface ExportVisionOptions {
+  readonly modelDir: string;
+  readonly precision: Precision;
+  readonly int8Scheme?: Int8Scheme;
+  readonly source?: VisionSource;
+  /** Put the weights in a separate buffer (ONNX external data) named `externalDataName`. */
+  readonly externalDataName?: string;
+}
+
+export interface ExportVisionResult {
+  readonly model: Uint8Array;
+  readonly externalData?: Uint8Array;
+  readonly report: QuantizeReport & { source: VisionSource };
+}
+
+export function sourceVisionModel(modelDir: string, source: VisionSource): Uint8Array {
+  if (source === 'onnx') {
+    const path = join(resolve(modelDir), 'onnx', 'vision_model.onnx');
+    if (!existsSync(path)) throw new CheckpointError(`onnx/vision_model.onnx not found in ${modelDir}; use --source safetensors to build it from model.safetensors.`);
+    return new Uint8Array(readFileSync(path));
+  }
+  const ckpt = loadCheckpoint(modelDir);
+  return buildVisionGraph(visionTowerConfig(ckpt.config), (name) => ckpt.weight(name));
+}
+
+export function exportVision(opts: ExportVisionOptions): ExportVisionResult {
+  const source = opts.source ?? 'onnx';
+  const { bytes, report } = quantizeModel(sourceVisionModel(opts.modelDir, source), { precision: opts.precision, ...(opts.int8Scheme ? { int8Scheme: opts.int8Scheme } : {}) });
+  if (opts.externalDataName === undefined) return { model: bytes, report: { ...report, source } };
+  const { model, data } = externalizeInitializers(bytes, opts.externalDataName);
+  return { model, externalData: data, report: { ...report, source, bytesOut: model.byteLength + data.byteLength } };
+}

@@ -1,0 +1,308 @@
+/**
+ * Just enough of onnx.proto to rewrite a model: a protobuf reader for ModelProto / GraphProto /
+ * NodeProto / TensorProto, and writers for nodes and tensors of the element types quantisation
+ * needs (float16, int8, uint8), which the project's GraphBuilder does not emit.
+ *
+ * Fields the rewrite does not touch are carried over as their original bytes, so a model from any
+ * exporter (torch.onnx, Optimum, the project's own builder) round-trips unchanged apart from the
+ * rewritten parts.
+ */
+import { ProtoMessage } from '../onnx/protobuf.ts';
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+/** One field as it appeared on the wire; `bytes` is the payload of length-delimited fields. */
+export interface RawField {
+  readonly field: number;
+  readonly wire: number;
+  readonly value: bigint;
+  readonly bytes: Uint8Array;
+}
+
+export function readFields(buf: Uint8Array): RawField[] {
+  const out: RawField[] = [];
+  let pos = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (pos >= buf.length) throw new Error('truncated protobuf varint');
+      const b = buf[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7n;
+    }
+  };
+  while (pos < buf.length) {
+    const tag = Number(varint());
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === WIRE_VARINT) out.push({ field, wire, value: varint(), bytes: new Uint8Array(0) });
+    else if (wire === WIRE_LEN) {
+      const len = Number(varint());
+      if (pos + len > buf.length) throw new Error('truncated protobuf field');
+      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + len) });
+      pos += len;
+    } else if (wire === WIRE_FIXED32) {
+      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + 4) });
+      pos += 4;
+    } else if (wire === WIRE_FIXED64) {
+      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + 8) });
+      pos += 8;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+  }
+  return out;
+}
+
+const utf8 = new TextDecoder();
+const str = (f: RawField) => utf8.decode(f.bytes);
+
+/** Re-emits a field exactly as read. */
+export function writeRawField(m: ProtoMessage, f: RawField): void {
+  if (f.wire === WIRE_VARINT) m.varint(f.field, f.value);
+  else if (f.wire === WIRE_LEN) m.bytes(f.field, f.bytes);
+  else if (f.wire === WIRE_FIXED32) m.fixed32Float(f.field, new DataView(f.bytes.buffer, f.bytes.byteOffset, 4).getFloat32(0, true));
+  else m.fixed64Double(f.field, new DataView(f.bytes.buffer, f.bytes.byteOffset, 8).getFloat64(0, true));
+}
+
+/** TensorProto.DataType codes used here. */
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10, DOUBLE: 11 } as const;
+
+export interface NodeInfo {
+  readonly inputs: string[];
+  readonly outputs: string[];
+  readonly opType: string;
+  readonly domain: string;
+  readonly name: string;
+  /** The node's encoded bytes, for re-emitting it unchanged. */
+  readonly raw: Uint8Array;
+}
+
+export interface InitializerInfo {
+  readonly name: string;
+  readonly dims: number[];
+  readonly dataType: number;
+  /** The TensorProto's encoded bytes, for re-emitting it unchanged. */
+  readonly raw: Uint8Array;
+  /** float32 values (raw_data or float_data), only for FLOAT tensors. */
+  floats(): Float32Array;
+}
+
+export interface ParsedModel {
+  /** ModelProto fields other than graph (7). */
+  readonly modelFields: RawField[];
+  /** GraphProto fields other than node (1) and initializer (5), in order. */
+  readonly graphFields: RawField[];
+  readonly nodes: NodeInfo[];
+  readonly initializers: InitializerInfo[];
+  readonly opsets: Map<string, number>;
+}
+
+function parseNode(raw: Uint8Array): NodeInfo {
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  let opType = '';
+  let domain = '';
+  let name = '';
+  for (const f of readFields(raw)) {
+    if (f.field === 1) inputs.push(str(f));
+    else if (f.field === 2) outputs.push(str(f));
+    else if (f.field === 3) name = str(f);
+    else if (f.field === 4) opType = str(f);
+    else if (f.field === 7) domain = str(f);
+  }
+  return { inputs, outputs, opType, domain, name, raw };
+}
+
+function parseTensor(raw: Uint8Array): InitializerInfo {
+  const dims: number[] = [];
+  let dataType = 0;
+  let name = '';
+  let rawData: Uint8Array | undefined;
+  const floatData: Uint8Array[] = [];
+  let external = false;
+  for (const f of readFields(raw)) {
+    if (f.field === 1) {
+      if (f.wire === WIRE_VARINT) dims.push(Number(BigInt.asIntN(64, f.value)));
+      else for (const p of readPackedVarints(f.bytes)) dims.push(p);
+    } else if (f.field === 2) dataType = Number(f.value);
+    else if (f.field === 8) name = str(f);
+    else if (f.field === 9) rawData = f.bytes;
+    else if (f.field === 4) floatData.push(f.wire === WIRE_LEN ? f.bytes : f.bytes);
+    else if (f.field === 14 && f.value === 1n) external = true;
+  }
+  return {
+    name,
+    dims,
+    dataType,
+    raw,
+    floats() {
+      if (dataType !== DataType.FLOAT) throw new Error(`tensor ${name} is not float32`);
+      if (external) throw new Error(`tensor ${name} keeps its data in an external file; export a single-file model`);
+      const count = dims.reduce((a, b) => a * b, 1);
+      const src = rawData ?? concat(floatData);
+      if (src.byteLength !== count * 4) throw new Error(`tensor ${name}: ${src.byteLength} data bytes for ${count} floats`);
+      // Copy: raw_data is not 4-byte aligned inside the file.
+      const out = new Float32Array(count);
+      new Uint8Array(out.buffer).set(src);
+      return out;
+    },
+  };
+}
+
+function readPackedVarints(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = bytes[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) break;
+      shift += 7n;
+    }
+    out.push(Number(BigInt.asIntN(64, result)));
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let pos = 0;
+  for (const p of parts) { out.set(p, pos); pos += p.byteLength; }
+  return out;
+}
+
+export function parseModel(bytes: Uint8Array): ParsedModel {
+  const modelFields: RawField[] = [];
+  const graphFields: RawField[] = [];
+  const nodes: NodeInfo[] = [];
+  const initializers: InitializerInfo[] = [];
+  const opsets = new Map<string, number>();
+  let sawGraph = false;
+  for (const f of readFields(bytes)) {
+    if (f.field !== 7) {
+      modelFields.push(f);
+      if (f.field === 8) {
+        let domain = '';
+        let version = 0;
+        for (const o of readFields(f.bytes)) {
+          if (o.field === 1) domain = str(o);
+          else if (o.field === 2) version = Number(o.value);
+        }
+        opsets.set(domain, version);
+      }
+      continue;
+    }
+    sawGraph = true;
+    for (const g of readFields(f.bytes)) {
+      if (g.field === 1) nodes.push(parseNode(g.bytes));
+      else if (g.field === 5) initializers.push(parseTensor(g.bytes));
+      else graphFields.push(g);
+    }
+  }
+  if (!sawGraph) throw new Error('not an ONNX model: no graph');
+  return { modelFields, graphFields, nodes, initializers, opsets };
+}
+
+export type NewAttr = { readonly name: string; readonly int: number };
+
+export interface NewNode {
+  readonly opType: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly name: string;
+  readonly domain?: string;
+  readonly attrs?: readonly NewAttr[];
+}
+
+export function encodeNode(n: NewNode): ProtoMessage {
+  const m = new ProtoMessage();
+  for (const i of n.inputs) m.string(1, i);
+  for (const o of n.outputs) m.string(2, o);
+  m.string(3, n.name);
+  m.string(4, n.opType);
+  for (const a of n.attrs ?? []) m.message(5, new ProtoMessage().string(1, a.name).varint(3, a.int).varint(20, 2)); // AttributeProto: name, i, type INT
+  if (n.domain) m.string(7, n.domain);
+  return m;
+}
+
+export interface NewTensor {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly dataType: number;
+  /** Little-endian element bytes. */
+  readonly data: Uint8Array;
+}
+
+export function encodeTensor(t: NewTensor): ProtoMessage {
+  const m = new ProtoMessage();
+  for (const d of t.dims) m.varint(1, d);
+  m.varint(2, t.dataType);
+  m.string(8, t.name);
+  m.bytes(9, t.data);
+  return m;
+}
+
+/** One entry of the rewritten graph's node list: an original node, or a new one. */
+export type NodeOut = { readonly raw: Uint8Array } | { readonly node: NewNode };
+/** One entry of the rewritten graph's initializer list. */
+export type TensorOut = { readonly raw: Uint8Array } | { readonly tensor: NewTensor };
+
+export function encodeModelWith(model: ParsedModel, nodes: readonly NodeOut[], initializers: readonly TensorOut[], opsets: ReadonlyMap<string, number>): Uint8Array {
+  const graph = new ProtoMessage();
+  for (const n of nodes) {
+    if ('raw' in n) graph.bytes(1, n.raw);
+    else graph.message(1, encodeNode(n.node));
+  }
+  for (const f of model.graphFields.filter((x) => x.field === 2)) writeRawField(graph, f); // name
+  for (const t of initializers) {
+    if ('raw' in t) graph.bytes(5, t.raw);
+    else graph.message(5, encodeTensor(t.tensor));
+  }
+  for (const f of model.graphFields.filter((x) => x.field !== 2)) writeRawField(graph, f);
+
+  const m = new ProtoMessage();
+  for (const f of model.modelFields) if (f.field !== 8) writeRawField(m, f);
+  m.message(7, graph);
+  for (const [domain, version] of opsets) m.message(8, new ProtoMessage().string(1, domain).varint(2, version));
+  return m.toBytes();
+}
+
+/**
+ * Moves the data of every initializer of at least `minBytes` into one external buffer (ONNX
+ * external data: TensorProto.data_location = EXTERNAL with location/offset/length entries).
+ * onnxruntime-web then copies each weight straight from that buffer into its tensor, instead of
+ * first copying the whole model into WASM memory and parsing it there: the WASM heap peaks at about
+ * one copy of the weights instead of two.
+ */
+export function externalizeInitializers(bytes: Uint8Array, location: string, minBytes = 1024): { model: Uint8Array; data: Uint8Array } {
+  const model = parseModel(bytes);
+  const ALIGN = 64;
+  const parts: Array<{ offset: number; data: Uint8Array }> = [];
+  let total = 0;
+  const initializers: TensorOut[] = model.initializers.map((t) => {
+    const fields = readFields(t.raw);
+    const raw = fields.find((f) => f.field === 9);
+    if (!raw || raw.bytes.byteLength < minBytes) return { raw: t.raw };
+    total = Math.ceil(total / ALIGN) * ALIGN;
+    const offset = total;
+    parts.push({ offset, data: raw.bytes });
+    total += raw.bytes.byteLength;
+    const m = new ProtoMessage();
+    for (const f of fields) if (f.field !== 9) writeRawField(m, f);
+    for (const [key, value] of [['location', location], ['offset', String(offset)], ['length', String(raw.bytes.byteLength)]] as const) {
+      m.message(13, new ProtoMessage().string(1, key).string(2, value)); // external_data: StringStringEntryProto
+    }
+    m.varint(14, 1); // data_location = EXTERNAL
+    return { raw: m.toBytes() };
+  });
+  const data = new Uint8Array(total);
+  for (const p of parts) data.set(p.data, p.offset);
+  const nodes: NodeOut[] = model.nodes.map((n) => ({ raw: n.raw }));
+  return { model: encodeModelWith(model, nodes, initializers, model.opsets), data };
+}
