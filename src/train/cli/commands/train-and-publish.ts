@@ -70,8 +70,8 @@ export function registerTrainAndPublishCommand(program: Command): void {
     .option('--force', 'publish a coop label set even if it scores below the zero-shot baseline')
     .option('--out-dir <dir>', 'where to write the artifact, report.html and summary.json (default .cache/runs/<tenant>-<labelset>-<UTC timestamp>/)')
     .option('--json', 'print the run summary as one JSON document on stdout (plus "tenant_key" when a key was issued)')
-    .option('--n-ctx <m>', 'coop: number of context vectors (default 16)', parseIntOption('--n-ctx', 1, 70))
-    .option('--ctx-init <text>', 'coop: initialise the context from these words')
+    .option('--n-ctx <m>', 'coop: learn this many randomly initialised context vectors (the paper\'s default, 16) instead of starting from --ctx-init', parseIntOption('--n-ctx', 1, 70))
+    .option('--ctx-init <text>', 'coop: initialise the context from these words (default "a photo of a" unless --n-ctx is given: with few shots a randomly initialised context often ends below the zero-shot prompt it must beat, see docs/results.md)')
     .option('--csc', 'coop: class-specific context')
     .option('--class-token-position <p>', 'coop: end | middle | front', 'end')
     .option('--epochs <e>', 'coop: epochs (default by shots: 50 for 1, 100 for 2-4, 200 for 8+)', parseIntOption('--epochs', 1))
@@ -94,7 +94,7 @@ export function registerTrainAndPublishCommand(program: Command): void {
       const r = await trainAndPublish({
         data: f.data, evalData: f.evalData, tenant: f.tenant, labelset: f.labelset, method: f.method as PublishMethod, shots: f.shots, seed: f.seed,
         target: f.target, force: !!f.force, outDir: f.outDir, model: f.model, device: f.device,
-        coop: { nCtx: f.nCtx, ctxInit: f.ctxInit, csc: !!f.csc, classTokenPosition: f.classTokenPosition as ClassTokenPosition, epochs: f.epochs, augViews: f.augViews },
+        coop: { nCtx: f.nCtx, ctxInit: f.ctxInit ?? (f.nCtx === undefined ? 'a photo of a' : undefined), csc: !!f.csc, classTokenPosition: f.classTokenPosition as ClassTokenPosition, epochs: f.epochs, augViews: f.augViews },
         skipBadImages: !!f.skipBadImages, cacheDir: f.cache ? f.cacheDir : undefined,
         tenantKey: f.tenantKey, rotateKey: !!f.rotateKey, liveCheck: f.liveCheck, liveCheckMax: f.liveCheckMax, liveCheckWaitS: f.liveCheckWait,
       }, { repoRoot: REPO_ROOT, env: process.env }, {
