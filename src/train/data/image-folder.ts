@@ -35,7 +35,12 @@ export function scanImageFolder(dirArg: string, opts: { minClasses?: number } = 
   if (!existsSync(root)) throw new DataError(`data folder not found: ${root}`);
   if (!statSync(root).isDirectory()) throw new DataError(`data path is not a folder: ${root} (expected DIR/<label>/<images>)`);
   const entries = readdirSync(root, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
-  const classDirs = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  // Follow symlinks: datasets are often assembled from links into a shared image store.
+  const isDir = (e: { name: string; isDirectory(): boolean; isSymbolicLink(): boolean }, parent: string) =>
+    e.isDirectory() || (e.isSymbolicLink() && statSync(join(parent, e.name), { throwIfNoEntry: false })?.isDirectory() === true);
+  const isFile = (e: { name: string; isFile(): boolean; isSymbolicLink(): boolean }, parent: string) =>
+    e.isFile() || (e.isSymbolicLink() && statSync(join(parent, e.name), { throwIfNoEntry: false })?.isFile() === true);
+  const classDirs = entries.filter((e) => isDir(e, root)).map((e) => e.name).sort();
   const minClasses = opts.minClasses ?? 2;
   if (classDirs.length < minClasses) {
     throw new DataError(`${root} has ${classDirs.length} class folder(s); at least ${minClasses} are needed (DIR/<label>/<images>).`);
@@ -50,7 +55,7 @@ export function scanImageFolder(dirArg: string, opts: { minClasses?: number } = 
   const items: ImageItem[] = [];
   classDirs.forEach((label, labelIndex) => {
     const dir = join(root, label);
-    const files = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort();
+    const files = readdirSync(dir, { withFileTypes: true }).filter((e) => isFile(e, dir) && !e.name.startsWith('.')).map((e) => e.name).sort();
     if (files.length === 0) throw new DataError(`class folder is empty: ${dir}`);
     for (const f of files) items.push({ path: join(dir, f), labelIndex });
   });
