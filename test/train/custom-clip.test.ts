@@ -9,14 +9,17 @@ import { TextTower } from '../../src/train/text-tower.ts';
 // End-to-end gradient check of the CoOp loss w.r.t. the context on the real default model:
 // PromptLearner -> TextTower VJP -> L2 norm -> scaled cosine logits -> cross-entropy.
 describe('CustomClip loss gradient', () => {
-  it('matches central finite differences on the default model (float32)', async () => {
+  it('matches central finite differences on the default model (float32), for every option combination', async () => {
     const ckpt = loadCheckpoint('artifacts/models/tiny-clip-cifar10');
     const tower = await TextTower.create(ckpt);
     try {
       const classes = ['cat', 'dog', 'pickup_truck'];
       const rng = rngFor(3, 'test');
-      for (const [pos, csc] of [['end', false], ['middle', true], ['front', false]] as const) {
-        const pl = new PromptLearner(classes, ckpt.tokenizer, tower, { nCtx: 4, csc, classTokenPosition: pos }, rngFor(1, pos));
+      // Every option combination: class position x unified/CSC x random init / "a photo of a" init.
+      const combos = (['end', 'middle', 'front'] as const).flatMap((pos) => [false, true].flatMap((csc) => [undefined, 'a photo of a'].map((ctxInit) => ({ pos, csc, ctxInit }))));
+      expect(combos).toHaveLength(12);
+      for (const { pos, csc, ctxInit } of combos) {
+        const pl = new PromptLearner(classes, ckpt.tokenizer, tower, { nCtx: 3, csc, classTokenPosition: pos, ctxInit }, rngFor(1, pos));
         // A larger context than the 0.02 init so that the loss is well away from flat.
         for (let i = 0; i < pl.ctx.length; i++) pl.ctx[i] = 0.3 * normal(rng);
         const model = new CustomClip(pl, tower, ckpt.logitScale);
@@ -40,7 +43,7 @@ describe('CustomClip loss gradient', () => {
         const minus = pl.ctx.map((v, i) => v - eps * dir[i]!);
         const numeric = ((await lossAt(plus)) - (await lossAt(minus))) / (2 * eps);
         const analytic = gradCtx.reduce((s, g, i) => s + g * dir[i]!, 0);
-        expect(Math.abs(numeric - analytic)).toBeLessThan(0.02 * Math.abs(analytic) + 1e-4);
+        expect(Math.abs(numeric - analytic), `${pos} csc=${csc} init=${ctxInit}`).toBeLessThan(0.02 * Math.abs(analytic) + 1e-4);
       }
     } finally {
       await tower.dispose();
