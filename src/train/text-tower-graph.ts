@@ -13,6 +13,7 @@
  * Only the end-token rows reach the output, and after the last layer's attention every op is
  * row-wise, so that layer's out_proj, MLP and the final LayerNorm run on B rows instead of B*L.
  */
+import { CheckpointError } from '../core/errors.ts';
 import { GraphBuilder, type FloatDType } from './onnx/graph-builder.ts';
 import { activation, layerNorm, type Activation } from './onnx/nn-ops.ts';
 
@@ -93,7 +94,7 @@ export class TextTowerParams {
   /** A weight in the graph's dtype, checked to hold `size` values. */
   weight(name: string, size: number): FloatArray {
     const w = this.get(name);
-    if (w.length !== size) throw new Error(`weight ${name} has ${w.length} values, expected ${size}`);
+    if (w.length !== size) throw new CheckpointError(`weight ${name} has ${w.length} values; the text config needs ${size}. Does config.json match model.safetensors?`);
     if (this.dtype === 'float64') return w instanceof Float64Array ? w : Float64Array.from(w);
     return w instanceof Float32Array ? w : Float32Array.from(w);
   }

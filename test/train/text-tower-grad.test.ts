@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.ts';
+import { CheckpointError, InvalidArgumentError } from '../../src/core/errors.ts';
 import { TextTower, type TextTowerConfig, type WeightGetter } from '../../src/train/text-tower.ts';
 import { randomTextTowerWeights } from '../../src/train/text-tower-random.ts';
 
@@ -267,5 +267,11 @@ describe('TextTower VJP with padding and bad input', () => {
     const { vjp } = await tower.forwardWithVjp(new Float64Array(B * L * W), B, L, EOT);
     await expect(vjp(new Float64Array(B * P + 1))).rejects.toThrow(InvalidArgumentError);
     await expect(tower.encodeEmbeddings(new Float32Array(B * L * W) as unknown as Float64Array, B, L, EOT)).rejects.toThrow(/Float64Array/);
+  });
+
+  it('rejects weights that do not fit the config, and configs that cannot work', async () => {
+    await expect(TextTower.createFromWeights({ ...config, intermediateSize: 64 }, get, { dtype: 'float64' })).rejects.toThrow(CheckpointError);
+    await expect(TextTower.createFromWeights({ ...config, heads: 3 }, get, { dtype: 'float64' })).rejects.toThrow(/divisible/);
+    await expect(TextTower.createFromWeights({ ...config, eotId: 50 }, get, { dtype: 'float64' })).rejects.toThrow(InvalidArgumentError);
   });
 });
