@@ -7,6 +7,8 @@ import { CLIP_SINGLE_TEMPLATE, DEFAULT_ENSEMBLE_TEMPLATES, fillTemplate } from '
 import { loadCheckpoint } from '../../checkpoint.ts';
 import { buildPromptLabelSet, parseLabelList } from '../../labelset-builder.ts';
 import { TextTower } from '../../text-tower.ts';
+import { addLabels } from '../../coop/context-tools.ts';
+import { readLabelSetFile } from './eval.ts';
 import { DEFAULT_MODEL_DIR, writeFileAtomic } from '../common.ts';
 import { emit } from '../output.ts';
 
@@ -70,6 +72,27 @@ export function registerLabelsetCommands(program: Command): Command {
     .option('--json', 'print a JSON summary and nothing else on stdout')
     .action(async (opts: BuildOpts & { templates?: string }) => {
       await build(opts, opts.templates ? readTemplatesFile(opts.templates) : [...DEFAULT_ENSEMBLE_TEMPLATES], 'ensemble');
+    });
+  labelset
+    .command('add-labels')
+    .description('Add classes to a CoOp label set with its learned unified context, without retraining (refused for class-specific contexts).')
+    .option('--model <dir>', 'the Hugging Face CLIP folder the label set was trained on', DEFAULT_MODEL_DIR)
+    .requiredOption('--from <file>', 'CoOp label set (.safetensors)')
+    .requiredOption('--labels <x,y>', 'comma-separated new class names')
+    .requiredOption('--out <file>', 'label set to write (.safetensors)')
+    .option('--json', 'print a JSON summary and nothing else on stdout')
+    .action(async (opts: { model: string; from: string; labels: string; out: string; json?: boolean }) => {
+      const labels = parseLabelList(opts.labels);
+      const ckpt = loadCheckpoint(opts.model);
+      const artifact = readLabelSetFile(opts.from, ckpt);
+      const tower = await TextTower.create(ckpt);
+      try {
+        const next = await addLabels(ckpt, tower, artifact, labels);
+        writeFileAtomic(opts.out, encodeLabelSet(next));
+        emit(opts, { out: opts.out, labels: next.labels, added: labels, version: next.version }, () => `wrote ${opts.out}: ${next.labels.length} labels (added ${labels.join(', ')}), version ${next.version}`);
+      } finally {
+        await tower.dispose();
+      }
     });
   return labelset;
 }
