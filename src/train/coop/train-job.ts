@@ -13,7 +13,7 @@ import { augmentedFeatures, plainFeatures } from '../features/extract.ts';
 import { FeatureCache } from '../features/feature-cache.ts';
 import { ImageTower } from '../image-tower.ts';
 import { buildPromptLabelSet } from '../labelset-builder.ts';
-import type { Device } from '../ort-node.ts';
+import { assertDeviceAvailable, type Device } from '../ort-node.ts';
 import { TextTower } from '../text-tower.ts';
 import { defaultEpochs } from './sgd.ts';
 import { COOP_DEFAULTS, flipLabels, sampleFewShot, trainCoop, type CoopOptions, type EpochReport } from './trainer.ts';
@@ -55,6 +55,7 @@ export interface CoopJobResult {
 
 export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: CoopJobUi): Promise<CoopJobResult> {
   const t0 = performance.now();
+  assertDeviceAvailable(o.device);
   const opts: CoopOptions = { ...COOP_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as CoopOptions;
   opts.epochs ??= defaultEpochs(o.shots);
   const folder = o.trainSubset ?? checkImageFiles(scanImageFolder(o.dataDir), { skipBadImages: o.skipBadImages, onWarning: ui.warn });
@@ -63,7 +64,9 @@ export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: Co
   const picked = o.trainSubset ? [...folder.items] : sampleFewShot(folder.items, folder.labels, o.shots, o.seed, folder.root);
 
   const imageTower = await ImageTower.create(ckpt, { device: o.device });
-  const textTower = await TextTower.create(ckpt, { device: o.device });
+  // Small text towers (the 128-wide default) run fastest on one thread: per-op work is too small
+  // to amortise thread hand-offs. Real-size towers use onnxruntime's default.
+  const textTower = await TextTower.create(ckpt, { device: o.device, ...(ckpt.config.text_config.hidden_size <= 256 ? { intraOpThreads: 1 } : {}) });
   try {
     const cache = new FeatureCache(o.cacheDir, ckpt.visionSha256, ckpt.config.projection_dim);
     let bar = ui.progress('load train images', picked.length);
