@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { PromptEdgeError } from '../../core/errors.ts';
+import { registerCheckLiveCommand } from './commands/check-live.ts';
 import { registerEvalCommand } from './commands/eval.ts';
 import { registerImageCommands } from './commands/image.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerImageCommands(program);
   registerRemoteLabelsetCommands(registerLabelsetCommands(program));
   registerEvalCommand(program);
+  registerCheckLiveCommand(program);
   registerTrainCommand(program);
   registerInspectCommand(program);
   registerSynthModelCommand(program);
