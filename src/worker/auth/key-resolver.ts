@@ -1,6 +1,6 @@
 /**
  * Maps an API key to the tenant it belongs to. The worker only ever asks "whose key is this?";
- * where keys live (a Worker secret now, KV later) is the implementation's business.
+ * where keys live (KV: store-key-resolver.ts; a fixed list: StaticKeyResolver) is the implementation's business.
  */
 import { constantTimeEqual } from './constant-time.ts';
 
@@ -16,7 +16,7 @@ export interface TenantKey {
   readonly key: string;
 }
 
-/** A fixed list of (tenant, key) pairs, e.g. from Worker secrets. */
+/** A fixed list of (tenant, key) pairs, for apps wired without storage (tests). */
 export class StaticKeyResolver implements KeyResolver {
   private readonly entries: readonly TenantKey[];
 

@@ -5,8 +5,8 @@
  */
 import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
 
-/** Core's error codes plus the ones only HTTP routing has. */
-export type WireErrorCode = ErrorCode | 'method_not_allowed';
+/** Core's error codes plus the ones only HTTP routing and the store have. */
+export type WireErrorCode = ErrorCode | 'method_not_allowed' | 'tenant_not_found' | 'labelset_not_found' | 'version_not_found';
 
 export const STATUS_BY_CODE: Readonly<Record<WireErrorCode, number>> = {
   invalid_argument: 400,
@@ -17,6 +17,9 @@ export const STATUS_BY_CODE: Readonly<Record<WireErrorCode, number>> = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  tenant_not_found: 404,
+  labelset_not_found: 404,
+  version_not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
   unavailable: 503,
@@ -33,29 +36,35 @@ export interface ErrorBody {
   error: { code: WireErrorCode; message: string };
 }
 
-/** A failure decided by the HTTP layer itself (auth, routing), optionally with response headers. */
+/**
+ * A failure decided by the HTTP layer itself (auth, routing, uploads), optionally with response
+ * headers. `status` overrides the code's usual status: an artifact refused at upload is the
+ * caller's fault (422), while the same code on a stored artifact is the operator's (500).
+ */
 export class HttpError extends Error {
   readonly code: WireErrorCode;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(code: WireErrorCode, message: string, headers: Record<string, string> = {}) {
+  readonly status: number;
+  constructor(code: WireErrorCode, message: string, headers: Record<string, string> = {}, status: number = STATUS_BY_CODE[code]) {
     super(message);
     this.name = 'HttpError';
     this.code = code;
     this.headers = headers;
+    this.status = status;
   }
 }
 
-export function errorResponse(code: WireErrorCode, message: string, headers: Readonly<Record<string, string>> = {}): Response {
+export function errorResponse(code: WireErrorCode, message: string, headers: Readonly<Record<string, string>> = {}, status: number = STATUS_BY_CODE[code]): Response {
   const body: ErrorBody = { error: { code, message } };
   return new Response(JSON.stringify(body), {
-    status: STATUS_BY_CODE[code],
+    status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
 }
 
 /** Maps any thrown value to its error response; unknown errors are logged and answered as 500. */
 export function toErrorResponse(err: unknown): Response {
-  if (err instanceof HttpError) return errorResponse(err.code, err.message, err.headers);
+  if (err instanceof HttpError) return errorResponse(err.code, err.message, err.headers, err.status);
   if (err instanceof PromptEdgeError) {
     // 5xx domain errors mean the deployment is broken (e.g. a label set built for another model):
     // the operator needs them in the logs; the caller still gets the actionable message.

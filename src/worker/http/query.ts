@@ -1,10 +1,10 @@
 /** Query-parameter parsing for the classify route: strict, with messages that say what is allowed. */
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { LABEL_SET_NAME } from '../store/keys.ts';
 
 export const DEFAULT_TOP_K = 5;
 export const MAX_TOP_K = 1000;
 export const DEFAULT_LABEL_SET = 'default';
-const LABEL_SET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** `top_k`: an integer in 1..MAX_TOP_K (default 5). Larger than the label count returns every label. */
 export function parseTopK(raw: string | undefined): number {

@@ -1,13 +1,13 @@
 /**
  * Reads the uploaded image bytes from a request, enforcing the body-size limit before anything is
- * buffered beyond it: the declared Content-Length is checked first, and the stream is counted
- * while reading because Content-Length may be absent (chunked uploads) or wrong.
+ * buffered beyond it (read-body.ts).
  *
  * Accepted bodies: raw `image/jpeg`, `image/png`, `application/octet-stream` (or no content type),
  * and `multipart/form-data` with the image in the field `image`. Which image format the bytes are
  * is decided later from their signature, not from these headers.
  */
 import { InvalidArgumentError, InvalidImageError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../core/errors.ts';
+import { readRequestBody } from './read-body.ts';
 
 export const IMAGE_FIELD = 'image';
 const RAW_IMAGE_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'application/octet-stream']);
@@ -20,31 +20,6 @@ export function mediaType(contentType: string | null): string {
 
 function tooLarge(limit: number): PayloadTooLargeError {
   return new PayloadTooLargeError(`The request body exceeds the limit of ${limit} bytes. Downscale or recompress the image before sending it.`);
-}
-
-/** Buffers a body stream, failing as soon as it passes `limit` bytes (the rest is never read). */
-export async function readBodyWithLimit(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array<ArrayBuffer>> {
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
 
 async function imageFromMultipart(body: Uint8Array<ArrayBuffer>, contentType: string): Promise<Uint8Array> {
@@ -70,10 +45,7 @@ export async function readImageUpload(request: Request, maxBodyBytes: number): P
     const hint = type === 'application/x-www-form-urlencoded' ? ' (with curl --data-binary, add -H "Content-Type: image/jpeg")' : '';
     throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported${hint}. Send the image as image/jpeg, image/png or application/octet-stream, or as multipart/form-data with a file field "${IMAGE_FIELD}".`);
   }
-  const declared = request.headers.get('content-length');
-  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBodyBytes) throw tooLarge(maxBodyBytes);
-
-  const body = await readBodyWithLimit(request.body, maxBodyBytes);
+  const body = await readRequestBody(request, maxBodyBytes, () => tooLarge(maxBodyBytes));
   const bytes = isMultipart ? await imageFromMultipart(body, contentType!) : body;
   if (bytes.byteLength === 0) throw new InvalidImageError('The image is empty. Send the JPEG or PNG bytes as the request body.');
   return bytes;

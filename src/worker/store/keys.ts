@@ -1,0 +1,38 @@
+/**
+ * Every storage key the worker uses, in one place (docs/storage.md). Tenant ids and label-set names
+ * are validated before they get here and contain neither "/" nor ":", so no key can collide with
+ * another tenant's.
+ */
+
+/** Tenant ids: what the admin API accepts (lower case, so URLs and keys stay unambiguous). */
+export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Label-set names, as in the classify query (`labelset=`). */
+export const LABEL_SET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const r2Keys = {
+  /** The immutable artifact of one version. */
+  artifact: (tenant: string, name: string, version: string) => `labelsets/${tenant}/${name}/${version}.safetensors`,
+  artifactPrefix: (tenant: string, name: string) => `labelsets/${tenant}/${name}/`,
+  /** The authoritative tenant record (JSON, updated by etag compare-and-swap). */
+  tenant: (tenant: string) => `registry/tenants/${tenant}.json`,
+  tenantPrefix: 'registry/tenants/',
+  /** The authoritative label-set record: current version, history, next version number. */
+  labelSet: (tenant: string, name: string) => `registry/labelsets/${tenant}/${name}.json`,
+  labelSetPrefix: (tenant: string) => `registry/labelsets/${tenant}/`,
+} as const;
+
+export const kvKeys = {
+  /** sha256(api key) -> the key's tenant: the one read that authenticates a request. */
+  keyHash: (sha256: string) => `keyhash:${sha256}`,
+  /** Mirror of the tenant record. */
+  tenant: (tenant: string) => `tenant:${tenant}`,
+  /** Mirror of a live label-set record (absent once deleted). */
+  labelSet: (tenant: string, name: string) => `labelset:${tenant}:${name}`,
+  labelSetPrefix: (tenant: string) => `labelset:${tenant}:`,
+} as const;
+
+/** The version number of an artifact key, or null when the key is not one. */
+export function versionOfArtifactKey(key: string): number | null {
+  const m = /\/(\d+)\.safetensors$/.exec(key);
+  return m ? Number(m[1]) : null;
+}
