@@ -1,38 +1,75 @@
 /**
  * The Hono app: routes plus the error mapping that turns every failure into the JSON error shape
- * (docs/api.md). Dependencies are passed in, so tests and future deployments (KV keys, R2 label
- * sets) wire their own without touching the routes.
+ * (docs/api.md). Dependencies are passed in, so tests and deployments wire their own key and
+ * label-set sources without touching the routes; default-app.ts wires the real storage.
  */
 import { Hono } from 'hono';
 import type { Env } from './env.ts';
 import type { KeyResolver } from './auth/key-resolver.ts';
+import { requireAdmin } from './auth/require-admin.ts';
 import { Classifier } from './classify/classifier.ts';
 import { HttpError, toErrorResponse } from './http/errors.ts';
-import { LabelSetRegistry } from './labelsets/registry.ts';
+import { LabelSetRegistry, type ModelExpectations, type RegistryOptions } from './labelsets/registry.ts';
 import type { LabelSetSource } from './labelsets/source.ts';
 import { lazy } from './runtime/lazy.ts';
+import { adminLabelSetRoutes } from './routes/admin-labelsets.ts';
+import { adminTenantRoutes } from './routes/admin-tenants.ts';
 import { classifyRoutes } from './routes/classify.ts';
 import { healthRoutes } from './routes/health.ts';
+import { labelSetRoutes } from './routes/labelsets.ts';
+import { storageFromEnv, type Storage } from './store/storage.ts';
 import { sha256Hex, type VisionModelSpec } from './vision/model.ts';
 import { loadVisionRuntime, type VisionRuntimeOptions } from './vision/runtime.ts';
 
 export interface AppDeps {
   readonly model: VisionModelSpec;
   readonly runtimeOptions: VisionRuntimeOptions;
-  readonly labelSets: LabelSetSource;
   readonly keys: (env: Env) => KeyResolver;
+  readonly labelSets: (env: Env) => LabelSetSource;
+  /** Tenants and label sets for GET /v1/labelsets and the admin API; default: the R2/KV bindings. */
+  readonly storage?: (env: Env) => Storage;
+  /**
+   * Runs before the isolate's first /v1 request (the demo seed). A failure is logged, not fatal:
+   * the request goes on and the next one tries again.
+   */
+  readonly seed?: (env: Env, expectations: () => Promise<ModelExpectations>) => Promise<void>;
+  readonly registry?: RegistryOptions;
 }
 
 export function createApp(deps: AppDeps): Hono<{ Bindings: Env }> {
   // Created once per isolate (module scope of the entry), shared by all requests.
   const runtime = lazy(() => loadVisionRuntime(deps.model, deps.runtimeOptions));
   const modelSha256 = lazy(() => sha256Hex(deps.model.onnx));
-  const registry = new LabelSetRegistry(deps.labelSets, async () => ({ dim: deps.model.dim, modelSha256: await modelSha256.get() }));
-  const classifier = new Classifier(runtime, registry);
+  const expectations = async (): Promise<ModelExpectations> => ({ dim: deps.model.dim, modelSha256: await modelSha256.get() });
+  const registry = new LabelSetRegistry(expectations, deps.registry);
+  const classifier = new Classifier(runtime);
+  const storage = deps.storage ?? storageFromEnv;
+
+  let seeded = deps.seed === undefined;
+  let seeding: Promise<void> | null = null;
 
   const app = new Hono<{ Bindings: Env }>();
-  app.route('/', healthRoutes({ modelId: deps.model.id, modelLoaded: () => runtime.loaded }));
-  app.route('/', classifyRoutes({ keys: deps.keys, classifier }));
+  app.route('/', healthRoutes({ modelId: deps.model.id, modelSha256: () => modelSha256.get(), modelLoaded: () => runtime.loaded }));
+  app.use('/v1/*', async (c, next) => {
+    if (!seeded && deps.seed) {
+      seeding ??= deps.seed(c.env, expectations).then(
+        () => {
+          seeded = true;
+        },
+        (err: unknown) => {
+          seeding = null;
+          console.error('seeding the demo tenant failed; retrying on the next request:', err);
+        },
+      );
+      await seeding;
+    }
+    await next();
+  });
+  app.use('/v1/admin/*', requireAdmin());
+  app.route('/', adminTenantRoutes({ storage }));
+  app.route('/', adminLabelSetRoutes({ storage, expectations }));
+  app.route('/', classifyRoutes({ keys: deps.keys, labelSets: deps.labelSets, registry, classifier }));
+  app.route('/', labelSetRoutes({ keys: deps.keys, storage }));
   app.notFound((c) => toErrorResponse(new HttpError('not_found', `No route for ${c.req.method} ${c.req.path}. See docs/api.md.`)));
   app.onError((err) => toErrorResponse(err));
   return app;

@@ -108,8 +108,8 @@ describe('POST /v1/classify', () => {
     });
 
     it('404 for a label set the tenant does not have (another tenant\'s key sees nothing of demo)', async () => {
-      await expectError(await post(makePng(), { ...auth(), 'content-type': 'image/png' }, '?labelset=nope'), 404, 'not_found');
-      await expectError(await post(makePng(), { ...auth('test-key-acme-9876543210'), 'content-type': 'image/png' }), 404, 'not_found');
+      await expectError(await post(makePng(), { ...auth(), 'content-type': 'image/png' }, '?labelset=nope'), 404, 'labelset_not_found');
+      await expectError(await post(makePng(), { ...auth('test-key-acme-9876543210'), 'content-type': 'image/png' }), 404, 'labelset_not_found');
     });
 
     it('400 for an invalid top_k or labelset', async () => {

@@ -33,7 +33,7 @@ describe('worker image pipeline (decode + preprocess + onnxruntime-web)', () => 
     const rows = randomUnitRows(CIFAR10.length, DEFAULT_MODEL.dim, 7);
     const cat = CIFAR10.indexOf('cat');
     rows.set(image, cat * DEFAULT_MODEL.dim);
-    const app = await makeTestApp([{ tenant: 'demo', name: 'cat-is-this', bytes: await makeLabelSetBytes({ classEmbeddings: rows, version: 'v-cat' }) }]);
+    const app = await makeTestApp([{ tenant: 'demo', name: 'cat-is-this', bytes: await makeLabelSetBytes({ classEmbeddings: rows, version: 'v-cat' }), version: 'v-cat' }]);
     const res = await app.request('/v1/classify?labelset=cat-is-this&top_k=10', { method: 'POST', body: png, headers: { ...auth(), 'content-type': 'image/png' } }, {});
     expect(res.status).toBe(200);
     const json = (await res.json()) as { labels: { label: string; score: number }[]; labelset: { version: string } };

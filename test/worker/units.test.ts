@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { keyResolverFromEnv } from '../../src/worker/auth/env-keys.ts';
-import { constantTimeEqual } from '../../src/worker/auth/constant-time.ts';
+import { generateApiKey, hashApiKey } from '../../src/worker/auth/api-keys.ts';
+import { constantTimeEqual, timingSafeEqualBytes } from '../../src/worker/auth/constant-time.ts';
 import { bearerToken } from '../../src/worker/auth/bearer.ts';
 import { StaticKeyResolver } from '../../src/worker/auth/key-resolver.ts';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMAGE_PIXELS, readLimits } from '../../src/worker/env.ts';
+import { DEFAULT_CURRENT_VERSION_TTL_MS, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_IMAGE_PIXELS, readLimits } from '../../src/worker/env.ts';
 import { HttpError } from '../../src/worker/http/errors.ts';
 import { BundledLabelSetSource } from '../../src/worker/labelsets/bundled-source.ts';
 import { LabelSetRegistry } from '../../src/worker/labelsets/registry.ts';
@@ -57,10 +57,18 @@ describe('keys', () => {
     expect(await r.resolve('')).toBeNull();
   });
 
-  it('keyResolverFromEnv gives demo the DEMO_API_KEY, and nobody a key when it is unset', async () => {
-    expect(await keyResolverFromEnv({ DEMO_API_KEY: 's3cret' }).resolve('s3cret')).toBe('demo');
-    expect(await keyResolverFromEnv({}).resolve('')).toBeNull();
-    expect(await keyResolverFromEnv({ DEMO_API_KEY: '' }).resolve('')).toBeNull();
+  it('generateApiKey: "pe_" + 192 random bits, never the same twice; hashApiKey is SHA-256 hex', async () => {
+    const keys = new Set(Array.from({ length: 50 }, () => generateApiKey()));
+    expect(keys.size).toBe(50);
+    for (const k of keys) expect(k).toMatch(/^pe_[0-9a-f]{48}$/);
+    // SHA-256("abc"), the FIPS 180-2 test vector.
+    expect(await hashApiKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('timingSafeEqualBytes compares exactly, unequal lengths are unequal', () => {
+    expect(timingSafeEqualBytes(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3]))).toBe(true);
+    expect(timingSafeEqualBytes(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4]))).toBe(false);
+    expect(timingSafeEqualBytes(new Uint8Array([1, 2]), new Uint8Array([1, 2, 3]))).toBe(false);
   });
 
   it('bearerToken parses "Bearer <key>" only', () => {
@@ -72,40 +80,108 @@ describe('keys', () => {
 
 describe('readLimits', () => {
   it('parses the vars and falls back to the defaults on missing or malformed values', () => {
-    expect(readLimits({ MAX_BODY_BYTES: '1234', MAX_IMAGE_PIXELS: '99' })).toEqual({ maxBodyBytes: 1234, maxImagePixels: 99 });
-    const defaults = { maxBodyBytes: DEFAULT_MAX_BODY_BYTES, maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS };
+    expect(readLimits({ MAX_BODY_BYTES: '1234', MAX_IMAGE_PIXELS: '99', MAX_ARTIFACT_BYTES: '5000', CURRENT_VERSION_TTL_MS: '0' })).toEqual({
+      maxBodyBytes: 1234,
+      maxImagePixels: 99,
+      maxArtifactBytes: 5000,
+      currentVersionTtlMs: 0,
+    });
+    const defaults = {
+      maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+      maxImagePixels: DEFAULT_MAX_IMAGE_PIXELS,
+      maxArtifactBytes: DEFAULT_MAX_ARTIFACT_BYTES,
+      currentVersionTtlMs: DEFAULT_CURRENT_VERSION_TTL_MS,
+    };
     expect(readLimits({})).toEqual(defaults);
-    expect(readLimits({ MAX_BODY_BYTES: '-5', MAX_IMAGE_PIXELS: '1e6' })).toEqual(defaults);
-    expect(readLimits({ MAX_BODY_BYTES: '0', MAX_IMAGE_PIXELS: 'lots' })).toEqual(defaults);
+    expect(readLimits({ MAX_BODY_BYTES: '-5', MAX_IMAGE_PIXELS: '1e6', MAX_ARTIFACT_BYTES: 'big', CURRENT_VERSION_TTL_MS: '-1' })).toEqual(defaults);
+    expect(readLimits({ MAX_BODY_BYTES: '0', MAX_IMAGE_PIXELS: 'lots', MAX_ARTIFACT_BYTES: '0', CURRENT_VERSION_TTL_MS: '5s' })).toEqual(defaults);
   });
 });
 
 describe('LabelSetRegistry', () => {
   const expectations = async () => ({ dim: DEFAULT_MODEL.dim, modelSha256: await sha256Hex(DEFAULT_MODEL.onnx) });
+  const ref = { tenant: 'demo', name: 'default' };
 
-  it('decodes once and serves the same artifact afterwards', async () => {
-    let fetches = 0;
-    const inner = new BundledLabelSetSource([{ tenant: 'demo', name: 'default', bytes: await makeLabelSetBytes() }]);
-    const source: LabelSetSource = { fetch: (ref) => (fetches++, inner.fetch(ref)) };
-    const registry = new LabelSetRegistry(source, expectations);
-    const [a, b] = await Promise.all([registry.get({ tenant: 'demo', name: 'default' }), registry.get({ tenant: 'demo', name: 'default' })]);
-    expect(a).toBe(b);
-    expect(await registry.get({ tenant: 'demo', name: 'default' })).toBe(a);
-    expect(fetches).toBe(1);
+  /** An in-memory source whose current version tests can move, counting what the registry asks. */
+  interface Movable {
+    current: string | null;
+    lookups: number;
+    fetches: number;
+    source: LabelSetSource;
+  }
+  function movableSource(versions: Record<string, Uint8Array>, current: string | null): Movable {
+    const s: Movable = {
+      current,
+      lookups: 0,
+      fetches: 0,
+      source: {
+        currentVersion: async (r) => (s.lookups++, r.tenant === 'demo' && r.name === 'default' ? s.current : null),
+        fetch: async (_r, v) => (s.fetches++, versions[v] ?? null),
+      },
+    };
+    return s;
+  }
+
+  it('decodes each version once and serves the same artifact afterwards', async () => {
+    const s = movableSource({ '1': await makeLabelSetBytes() }, '1');
+    const registry = new LabelSetRegistry(expectations);
+    const [a, b] = await Promise.all([registry.get(s.source, ref, 60_000), registry.get(s.source, ref, 60_000)]);
+    expect(a.artifact).toBe(b.artifact);
+    expect(a.version).toBe('1');
+    expect((await registry.get(s.source, ref, 60_000)).artifact).toBe(a.artifact);
+    expect(s.fetches).toBe(1);
+    expect(s.lookups).toBe(1);
   });
 
-  it('keeps tenants apart and does not cache a miss', async () => {
-    const entries: { tenant: string; name: string; bytes: Uint8Array }[] = [];
-    const registry = new LabelSetRegistry({ fetch: async (ref) => entries.find((e) => e.tenant === ref.tenant && e.name === ref.name)?.bytes ?? null }, expectations);
-    await expect(registry.get({ tenant: 'acme', name: 'default' })).rejects.toMatchObject({ code: 'not_found' });
-    entries.push({ tenant: 'acme', name: 'default', bytes: await makeLabelSetBytes({ version: 'acme-1' }) });
-    expect((await registry.get({ tenant: 'acme', name: 'default' })).version).toBe('acme-1');
-    await expect(registry.get({ tenant: 'demo', name: 'default' })).rejects.toMatchObject({ code: 'not_found' });
+  it('trusts the current version for the TTL only, and never caches a miss', async () => {
+    let now = 1000;
+    const s = movableSource({ '1': await makeLabelSetBytes({ version: 'a' }), '2': await makeLabelSetBytes({ version: 'b' }) }, null);
+    const registry = new LabelSetRegistry(expectations, { now: () => now });
+    await expect(registry.get(s.source, ref, 5000)).rejects.toMatchObject({ code: 'labelset_not_found' });
+    s.current = '1';
+    expect((await registry.get(s.source, ref, 5000)).version).toBe('1');
+    s.current = '2';
+    now += 4999;
+    expect((await registry.get(s.source, ref, 5000)).version).toBe('1');
+    now += 1;
+    const v2 = await registry.get(s.source, ref, 5000);
+    expect([v2.version, v2.artifact.version]).toEqual(['2', 'b']);
+    // A TTL of 0 asks the source every time.
+    const lookups = s.lookups;
+    await registry.get(s.source, ref, 0);
+    await registry.get(s.source, ref, 0);
+    expect(s.lookups).toBe(lookups + 2);
+  });
+
+  it('keeps tenants apart', async () => {
+    const s = movableSource({ '1': await makeLabelSetBytes() }, '1');
+    const registry = new LabelSetRegistry(expectations);
+    await expect(registry.get(s.source, { tenant: 'acme', name: 'default' }, 5000)).rejects.toMatchObject({ code: 'labelset_not_found' });
+    expect((await registry.get(s.source, ref, 5000)).version).toBe('1');
+  });
+
+  it('evicts least recently used label sets past its byte budget', async () => {
+    const bytes = await makeLabelSetBytes();
+    const s = movableSource({ '1': bytes, '2': bytes, '3': bytes }, '1');
+    // One label set is 10 x dim floats; the budget holds two.
+    const one = 10 * DEFAULT_MODEL.dim * 4 + 200;
+    const registry = new LabelSetRegistry(expectations, { maxCachedBytes: 2 * one });
+    for (const v of ['1', '2', '3']) {
+      s.current = v;
+      await registry.get(s.source, ref, 0);
+    }
+    expect(registry.size).toBe(2);
+    const fetches = s.fetches;
+    await registry.get(s.source, ref, 0); // "3" is cached
+    expect(s.fetches).toBe(fetches);
+    s.current = '1';
+    await registry.get(s.source, ref, 0); // "1" was evicted
+    expect(s.fetches).toBe(fetches + 1);
   });
 
   it('refuses a label set built for another model', async () => {
     const bytes = await makeLabelSetBytes({ modelSha256: 'ab'.repeat(32) });
-    const registry = new LabelSetRegistry(new BundledLabelSetSource([{ tenant: 'demo', name: 'default', bytes }]), expectations);
-    await expect(registry.get({ tenant: 'demo', name: 'default' })).rejects.toMatchObject({ code: 'model_mismatch' });
+    const registry = new LabelSetRegistry(expectations);
+    await expect(registry.get(new BundledLabelSetSource([{ tenant: 'demo', name: 'default', bytes }]), ref, 5000)).rejects.toMatchObject({ code: 'model_mismatch' });
   });
 });

@@ -7,13 +7,17 @@ import { decodeImage } from '../../core/image/decode.ts';
 import { readImageHeader } from '../../core/image/image-header.ts';
 import { ImageTooLargeError } from '../../core/errors.ts';
 import { classifyEmbedding, type ScoredLabel } from '../../core/scoring.ts';
-import type { LabelSetRegistry } from '../labelsets/registry.ts';
+import type { ResolvedLabelSet } from '../labelsets/registry.ts';
 import type { LabelSetRef } from '../labelsets/source.ts';
 import type { Lazy } from '../runtime/lazy.ts';
 import type { VisionRuntime } from '../vision/runtime.ts';
 
+/** Finds the current version of a label set, decoded (LabelSetRegistry bound to a source and TTL). */
+export type LabelSetLookup = (ref: LabelSetRef) => Promise<ResolvedLabelSet>;
+
 export interface ClassifyRequest {
   readonly labelSet: LabelSetRef;
+  readonly lookup: LabelSetLookup;
   readonly topK: number;
   readonly maxImagePixels: number;
 }
@@ -47,15 +51,12 @@ export function checkImageSize(bytes: Uint8Array, maxPixels: number): void {
 }
 
 export class Classifier {
-  constructor(
-    private readonly runtime: Lazy<VisionRuntime>,
-    private readonly labelSets: LabelSetRegistry,
-  ) {}
+  constructor(private readonly runtime: Lazy<VisionRuntime>) {}
 
   async classify(bytes: Uint8Array, req: ClassifyRequest): Promise<ClassifyResult> {
     const start = performance.now();
     checkImageSize(bytes, req.maxImagePixels);
-    const [runtime, labelSet] = await Promise.all([this.runtime.get(), this.labelSets.get(req.labelSet)]);
+    const [runtime, { version, artifact: labelSet }] = await Promise.all([this.runtime.get(), req.lookup(req.labelSet)]);
 
     const t0 = performance.now();
     const image = await decodeImage(bytes, { maxPixels: req.maxImagePixels });
@@ -69,7 +70,7 @@ export class Classifier {
 
     return {
       labels: top,
-      labelset: { tenant: req.labelSet.tenant, name: req.labelSet.name, version: labelSet.version },
+      labelset: { tenant: req.labelSet.tenant, name: req.labelSet.name, version },
       model: runtime.spec.id,
       timings_ms: { decode: ms(t0, t1), preprocess: ms(t1, t2), encode: ms(t2, t3), score: ms(t3, t4), total: ms(start, t4) },
     };

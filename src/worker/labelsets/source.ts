@@ -1,9 +1,10 @@
 /**
- * Where label-set files come from. A source only finds bytes; decoding, checking them against the
- * deployed model and caching is the registry's job (registry.ts), so a KV/R2-backed source can
- * later replace the bundled one without touching anything else.
+ * Where label sets come from. A source answers two questions: which version of a (tenant, name) is
+ * current, and what the bytes of one version are. Decoding, checking against the deployed model
+ * and caching are the registry's job (registry.ts).
  */
 import type { TenantId } from '../auth/key-resolver.ts';
+import { HttpError } from '../http/errors.ts';
 
 export interface LabelSetRef {
   readonly tenant: TenantId;
@@ -12,11 +13,18 @@ export interface LabelSetRef {
 }
 
 export interface LabelSetSource {
-  /** The safetensors bytes of the label set, or null when the tenant has no such label set. */
-  fetch(ref: LabelSetRef): Promise<Uint8Array | null>;
+  /** The version classify should use now, or null when the tenant has no such label set. */
+  currentVersion(ref: LabelSetRef): Promise<string | null>;
+  /** The safetensors bytes of one version (versions are immutable), or null when it is gone. */
+  fetch(ref: LabelSetRef, version: string): Promise<Uint8Array | null>;
 }
 
 /** Stable display form used in logs and error messages. */
 export function refToString(ref: LabelSetRef): string {
   return `${ref.tenant}/${ref.name}`;
+}
+
+/** The same answer whether or not another tenant has a label set by that name. */
+export function labelSetNotFound(tenant: string, name: string): HttpError {
+  return new HttpError('labelset_not_found', `Label set "${name}" does not exist for tenant "${tenant}". GET /v1/labelsets lists the tenant's label sets.`);
 }

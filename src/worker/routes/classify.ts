@@ -7,10 +7,14 @@ import type { KeyResolver } from '../auth/key-resolver.ts';
 import type { Classifier } from '../classify/classifier.ts';
 import { readImageUpload } from '../http/read-image.ts';
 import { parseLabelSetName, parseTopK } from '../http/query.ts';
+import type { LabelSetRegistry } from '../labelsets/registry.ts';
+import type { LabelSetSource } from '../labelsets/source.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 
 export interface ClassifyRouteDeps {
   readonly keys: (env: Env) => KeyResolver;
+  readonly labelSets: (env: Env) => LabelSetSource;
+  readonly registry: LabelSetRegistry;
   readonly classifier: Classifier;
 }
 
@@ -22,8 +26,11 @@ export function classifyRoutes(deps: ClassifyRouteDeps) {
     const name = parseLabelSetName(c.req.query('labelset'));
     const limits = readLimits(c.env);
     const bytes = await readImageUpload(c.req.raw, limits.maxBodyBytes);
+    const source = deps.labelSets(c.env);
     const result = await deps.classifier.classify(bytes, {
+      // The tenant comes from the key, never from the request: a key only ever reaches its own label sets.
       labelSet: { tenant: c.var.tenant, name },
+      lookup: (ref) => deps.registry.get(source, ref, limits.currentVersionTtlMs),
       topK,
       maxImagePixels: limits.maxImagePixels,
     });

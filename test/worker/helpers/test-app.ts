@@ -62,12 +62,13 @@ export async function makeLabelSetBytes(opts: { labels?: readonly string[]; clas
   return encodeLabelSet(artifact);
 }
 
+/** The app without storage: keys and label sets fixed in memory (the storage-backed app: default-app.ts). */
 export async function makeTestApp(extraLabelSets: readonly BundledLabelSet[] = []): Promise<Hono<{ Bindings: Env }>> {
-  const labelSets = [{ tenant: 'demo', name: 'default', bytes: await makeLabelSetBytes() }, ...extraLabelSets];
+  const source = new BundledLabelSetSource([{ tenant: 'demo', name: 'default', bytes: await makeLabelSetBytes(), version: 'test-v1' }, ...extraLabelSets]);
   return createApp({
     model: DEFAULT_MODEL,
     runtimeOptions: DEFAULT_RUNTIME_OPTIONS,
-    labelSets: new BundledLabelSetSource(labelSets),
+    labelSets: () => source,
     keys: () => new StaticKeyResolver([{ tenant: 'demo', key: TEST_KEY }, { tenant: 'acme', key: OTHER_TENANT_KEY }]),
   });
 }
