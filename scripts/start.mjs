@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm start`: serve the embedded default model locally with `wrangler dev`.
-// First run creates .dev.vars (gitignored) with a random DEMO_API_KEY, then prints a ready curl line.
+// `npm start`: serve the embedded default model locally with `wrangler dev`, on local R2/KV storage
+// persisted under .wrangler/state. First run creates .dev.vars (gitignored) with a random DEMO_API_KEY
+// and ADMIN_TOKEN; the worker seeds the demo tenant (that key, the bundled default label set) into
+// storage on its first /v1 request. Prints the demo key, a ready curl line and where the admin token is.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,11 +34,13 @@ process.stderr.write(
   [
     '',
     `prompt-edge: serving the embedded default model (tiny-clip-cifar10) on http://127.0.0.1:${port}`,
-    `  demo tenant key: ${vars.DEMO_API_KEY}   (from .dev.vars)`,
+    `  demo tenant key: ${vars.DEMO_API_KEY}   (from .dev.vars; seeded as tenant "demo" with label set "default")`,
     '  try:',
     `    curl -s -H "Authorization: Bearer ${vars.DEMO_API_KEY}" -H "Content-Type: image/jpeg" \\`,
     `         --data-binary @../shared/datasets/cifar10-fewshot/test/cat/$(ls ../shared/datasets/cifar10-fewshot/test/cat | head -1) \\`,
     `         http://127.0.0.1:${port}/v1/classify`,
+    `  admin token: ADMIN_TOKEN in ${devVars}   (for /v1/admin/*; \`npx prompt-edge tenant ... --target local\` reads it from there)`,
+    `  storage: local R2 + KV under ${join(root, '.wrangler', 'state')} (docs/storage.md); delete it to start from scratch`,
     '',
   ].join('\n') + '\n',
 );
