@@ -1,0 +1,112 @@
+/**
+ * The models and label sets the bench runs on, generated into .cache/bench and reused while valid:
+ *   - the default model (artifacts/models/tiny-clip-cifar10);
+ *   - a synthetic ViT-B/32 (synth-model, seed 0) and its fp16 / int8 image encoders (export-vision),
+ *     each as a model folder whose onnx/vision_model.onnx is that variant (other files linked), so
+ *     label sets built on it carry that encoder's sha256, as the worker requires;
+ *   - zero-shot label sets with 10 labels (CIFAR-10) and 1 000 labels for each served model.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeLabelSet } from '../../src/core/labelset/artifact.ts';
+import { CLIP_SINGLE_TEMPLATE } from '../../src/core/templates.ts';
+import { loadCheckpoint } from '../../src/train/checkpoint.ts';
+import { OPENAI_BPE_PATH } from '../../src/train/cli/commands/synth-model.ts';
+import { exportVision } from '../../src/train/export/export-vision.ts';
+import type { Int8Scheme, Precision } from '../../src/train/export/quantize.ts';
+import { buildPromptLabelSet } from '../../src/train/labelset-builder.ts';
+import { writeSynthModel } from '../../src/train/synth/synth-model.ts';
+import { TextTower } from '../../src/train/text-tower.ts';
+import { BENCH_CACHE, CIFAR10_LABELS } from './paths.ts';
+
+export const SYNTH_SEED = 0;
+/** Bump when the generator or the exporter changes what they write, to regenerate cached files. */
+const CACHE_VERSION = '1';
+
+export type Log = (message: string) => void;
+
+/** A checkpoint folder at ViT-B/32 size (random weights), generated once. */
+export async function ensureVitB32(log: Log): Promise<string> {
+  const dir = join(BENCH_CACHE, 'models', `vit-b-32-s${SYNTH_SEED}`);
+  const stamp = join(dir, '.bench-complete');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === CACHE_VERSION) return dir;
+  rmSync(dir, { recursive: true, force: true });
+  log('generating the synthetic ViT-B/32 checkpoint (synth-model --arch vit-b-32 --seed 0)');
+  const summary = await writeSynthModel({ arch: 'vit-b-32', seed: SYNTH_SEED, out: dir, openAiBpePath: OPENAI_BPE_PATH });
+  log(`  ${summary.parameters.toLocaleString('en-US')} parameters in ${summary.seconds.toFixed(1)} s (${summary.tokenizer} tokenizer)`);
+  writeFileSync(stamp, CACHE_VERSION);
+  return dir;
+}
+
+export interface ModelVariant {
+  /** e.g. "vit-b-32-int8". */
+  readonly name: string;
+  /** A checkpoint folder whose onnx/vision_model.onnx is this variant. */
+  readonly dir: string;
+  readonly onnxPath: string;
+  readonly precision: Precision;
+  /** The same encoder with its weights as ONNX external data (model file + data file). */
+  readonly external?: { readonly onnxPath: string; readonly dataPath: string; readonly dataName: string };
+}
+
+/** A folder that mirrors `baseDir` (symlinks) but carries `vision` as onnx/vision_model.onnx. */
+function variantFolder(baseDir: string, name: string, vision: Uint8Array): string {
+  const dir = join(BENCH_CACHE, 'models', name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  for (const f of readdirSync(baseDir)) if (f !== 'onnx' && !f.startsWith('.')) symlinkSync(join(baseDir, f), join(dir, f));
+  writeFileSync(join(dir, 'onnx', 'vision_model.onnx'), vision);
+  if (existsSync(join(baseDir, 'onnx', 'model.onnx'))) symlinkSync(join(baseDir, 'onnx', 'model.onnx'), join(dir, 'onnx', 'model.onnx'));
+  return dir;
+}
+
+export function ensureVariant(baseDir: string, baseName: string, precision: Precision, log: Log, int8Scheme: Int8Scheme = 'dynamic'): ModelVariant {
+  const name = `${baseName}-${precision}${precision === 'int8' && int8Scheme !== 'dynamic' ? `-${int8Scheme}` : ''}`;
+  const dir = join(BENCH_CACHE, 'models', name);
+  const onnxPath = join(dir, 'onnx', 'vision_model.onnx');
+  const extDir = join(BENCH_CACHE, 'models', `${name}-external`);
+  const dataName = 'vision_model.onnx.data';
+  const external = { onnxPath: join(extDir, 'vision_model.onnx'), dataPath: join(extDir, dataName), dataName };
+  const stamp = join(dir, '.bench-complete');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === `${CACHE_VERSION}:${baseDir}`) return { name, dir, onnxPath, precision, external };
+  log(`exporting ${name} (export-vision --precision ${precision}${precision === 'int8' ? ` --int8-scheme ${int8Scheme}` : ''})`);
+  const single = exportVision({ modelDir: baseDir, precision, int8Scheme });
+  variantFolder(baseDir, name, single.model);
+  const ext = exportVision({ modelDir: baseDir, precision, int8Scheme, externalDataName: dataName });
+  rmSync(extDir, { recursive: true, force: true });
+  mkdirSync(extDir, { recursive: true });
+  writeFileSync(external.onnxPath, ext.model);
+  writeFileSync(external.dataPath, ext.externalData!);
+  writeFileSync(stamp, `${CACHE_VERSION}:${baseDir}`);
+  return { name, dir, onnxPath, precision, external };
+}
+
+/** 1 000 distinct class names ("object 0" ... "object 999"): only their token count matters here. */
+export const THOUSAND_LABELS: readonly string[] = Array.from({ length: 1000 }, (_, i) => `object ${i}`);
+
+export interface BenchLabelSets {
+  /** Label-set name in the worker -> file. */
+  readonly files: Readonly<Record<'cifar10' | 'l1000', string>>;
+}
+
+/** Zero-shot label sets ("a photo of a {}.") with the 10 CIFAR-10 labels and with 1 000 labels, for a model folder. */
+export async function ensureLabelSets(modelDir: string, key: string, log: Log): Promise<BenchLabelSets> {
+  const dir = join(BENCH_CACHE, 'labelsets', key);
+  const files = { cifar10: join(dir, 'cifar10.safetensors'), l1000: join(dir, 'l1000.safetensors') };
+  const ckpt = loadCheckpoint(modelDir);
+  const stamp = join(dir, '.bench-complete');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === ckpt.visionSha256) return { files };
+  mkdirSync(dir, { recursive: true });
+  log(`building zero-shot label sets (10 and 1000 labels) for ${key}`);
+  const tower = await TextTower.create(ckpt);
+  try {
+    for (const [name, labels] of [['cifar10', CIFAR10_LABELS], ['l1000', THOUSAND_LABELS]] as const) {
+      const artifact = await buildPromptLabelSet(ckpt, tower, labels, [CLIP_SINGLE_TEMPLATE], 'zeroshot');
+      writeFileSync(files[name], encodeLabelSet(artifact));
+    }
+  } finally {
+    await tower.dispose();
+  }
+  writeFileSync(stamp, ckpt.visionSha256);
+  return { files };
+}

@@ -1,0 +1,61 @@
+/**
+ * Peak memory of the worker path for one encoder, measured in a fresh Node process running the
+ * worker's runtimes (rows/memory-child.ts). The isolate figure is what a Worker isolate would hold:
+ *
+ *   WASM linear memories (onnxruntime-web's heap + MozJPEG's; WASM memory never shrinks, so its
+ *   size after the run is its peak) + V8 heap in use + the model bytes JS keeps (a bundled model
+ *   stays referenced as a module for the isolate's life; external-data weights can be dropped
+ *   once the session exists).
+ *
+ * Node's own RSS is reported too, but it includes Node itself, onnxruntime-web's compiled code and
+ * libraries, which a Worker isolate does not count against its 128 MB.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { synthPreprocessorConfig } from '../../src/train/synth/architectures.ts';
+import { BENCH_CACHE, REPO_ROOT } from '../lib/paths.ts';
+
+export interface MemoryResult {
+  readonly model: string;
+  readonly layout: 'single file' | 'external data';
+  readonly modelFileBytes: number;
+  readonly wasmBytes: number;
+  readonly jsHeapUsed: number;
+  /** JS-held model bytes counted for the isolate. */
+  readonly heldModelBytes: number;
+  readonly isolateBytes: number;
+  readonly nodeMaxRss: number;
+  readonly top: string;
+}
+
+function runChild(args: string[]): Promise<string> {
+  return new Promise((resolveOut, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', join(REPO_ROOT, 'bench', 'rows', 'memory-child.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('exit', (code) => (code === 0 ? resolveOut(out) : reject(new Error(`memory child failed (${code}): ${err.slice(-2000)}`))));
+  });
+}
+
+export async function runMemory(name: string, onnxPath: string, labelSetPath: string, jpegPath: string, external?: { onnxPath: string; dataPath: string }): Promise<MemoryResult> {
+  const cfg = join(BENCH_CACHE, 'preprocessor_224.json');
+  if (!existsSync(cfg)) writeFileSync(cfg, JSON.stringify(synthPreprocessorConfig('vit-b-32')));
+  const args = external ? [external.onnxPath, labelSetPath, jpegPath, external.dataPath] : [onnxPath, labelSetPath, jpegPath];
+  const line = (await runChild(args)).trim().split('\n').pop()!;
+  const r = JSON.parse(line) as { top: string; modelBytes: number; externalBytes: number; wasmBytes: number; jsHeapUsed: number; maxRss: number };
+  const held = r.modelBytes;
+  return {
+    model: name,
+    layout: external ? 'external data' : 'single file',
+    modelFileBytes: r.modelBytes + r.externalBytes,
+    wasmBytes: r.wasmBytes,
+    jsHeapUsed: r.jsHeapUsed,
+    heldModelBytes: held,
+    isolateBytes: r.wasmBytes + r.jsHeapUsed + held,
+    nodeMaxRss: r.maxRss,
+    top: r.top,
+  };
+}

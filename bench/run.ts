@@ -1,0 +1,247 @@
+/**
+ * `npm run bench`: every comparison runs both sides in this one run, on this machine, with the
+ * same image and the same weights. Prints Markdown tables (stdout) and writes bench/results.json.
+ * Progress goes to stderr. Generated models and label sets are cached in .cache/bench.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { decodeImage } from '../src/core/image/decode.ts';
+import { loadCheckpoint } from '../src/train/checkpoint.ts';
+import { quantizeModel } from '../src/train/export/quantize.ts';
+import { initNodeImageCodecs } from '../src/train/image-codecs-node.ts';
+import { ensureLabelSets, ensureVariant, ensureVitB32, THOUSAND_LABELS, type ModelVariant } from './lib/models.ts';
+import { BENCH_CACHE, CIFAR10_LABELS, CIFAR_TEST, CIFAR_TRAIN, DEFAULT_MODEL_DIR, RESULTS_JSON } from './lib/paths.ts';
+import { makeTestJpeg } from './lib/test-image.ts';
+import { runCoopStep, type CoopStepResult } from './rows/coop-step.ts';
+import { runEncoder, type EncoderResult } from './rows/encoder.ts';
+import { runMemory, type MemoryResult } from './rows/memory.ts';
+import { ensureAccuracyLabelSets, runQuantAccuracy, type QuantAccuracyResult } from './rows/quant-accuracy.ts';
+import { runScoring, type ScoringResult } from './rows/scoring.ts';
+import { loadTransformers, runTransformersJs, TRANSFORMERS_PACKAGE, type TransformersJsResult } from './rows/transformers-js.ts';
+import { runWorkerLatency, type WorkerLatencyResult } from './rows/worker-latency.ts';
+
+export const BENCH_ROWS = ['worker', 'transformers', 'encoder', 'memory', 'scoring', 'coop', 'accuracy'] as const;
+export type BenchRow = (typeof BENCH_ROWS)[number];
+
+export interface BenchOptions {
+  readonly rows: readonly BenchRow[];
+  /** Fewer repetitions (for a smoke run). */
+  readonly quick: boolean;
+  readonly out: string;
+  readonly log: (message: string) => void;
+}
+
+export interface BenchResults {
+  machine: Record<string, unknown>;
+  started: string;
+  seconds?: number;
+  loadAverage: { start: number[]; end?: number[] };
+  worker?: WorkerLatencyResult[];
+  transformersJs?: { results: TransformersJsResult[]; promptEdge: Array<{ model: string; labels: number; p50Ms: number }> } | { skipped: string };
+  encoder?: EncoderResult[];
+  memory?: MemoryResult[];
+  scoring?: ScoringResult[];
+  coopStep?: CoopStepResult;
+  quantAccuracy?: QuantAccuracyResult;
+  errors: Record<string, string>;
+}
+
+function machine(): Record<string, unknown> {
+  let lscpu = '';
+  try { lscpu = execFileSync('lscpu', { encoding: 'utf8' }); } catch { /* not Linux */ }
+  const field = (name: string) => lscpu.match(new RegExp(`^${name}:\\s+(.+)$`, 'm'))?.[1]?.trim();
+  const ortWebVersion = (JSON.parse(readFileSync(join(BENCH_CACHE, '..', '..', 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')) as { version: string }).version;
+  const ortNodeVersion = (JSON.parse(readFileSync(join(BENCH_CACHE, '..', '..', 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string }).version;
+  return {
+    cpu: field('Model name') ?? cpus()[0]?.model,
+    cpus: cpus().length,
+    flags: (field('Flags') ?? '').split(' ').filter((f) => ['avx2', 'avx512f', 'avx512_vnni', 'avx_vnni'].includes(f)),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    onnxruntimeWeb: ortWebVersion,
+    onnxruntimeNode: ortNodeVersion,
+  };
+}
+
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+export async function runBench(opts: BenchOptions): Promise<BenchResults> {
+  const t0 = performance.now();
+  const log = opts.log;
+  const want = (r: BenchRow) => opts.rows.includes(r);
+  const results: BenchResults = { machine: machine(), started: new Date().toISOString(), loadAverage: { start: loadavg().map((x) => Math.round(x * 100) / 100) }, errors: {} };
+  const attempt = async (row: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      results.errors[row] = (err as Error).message;
+      log(`${row}: FAILED: ${(err as Error).message.split('\n')[0]}`);
+    }
+  };
+
+  const jpeg = await makeTestJpeg(640, 480);
+  const jpegPath = join(BENCH_CACHE, 'test-640x480.jpg');
+  writeFileSync(jpegPath, jpeg);
+  const needVit = want('worker') || want('encoder') || want('memory') || want('transformers') || want('coop');
+  const vitDir = needVit ? await ensureVitB32(log) : '';
+  const variants: Partial<Record<'fp32' | 'fp16' | 'int8', ModelVariant>> = {};
+  if (needVit) {
+    variants.int8 = ensureVariant(vitDir, 'vit-b-32', 'int8', log);
+    if (want('memory')) variants.fp16 = ensureVariant(vitDir, 'vit-b-32', 'fp16', log);
+    if (want('memory')) variants.fp32 = ensureVariant(vitDir, 'vit-b-32', 'fp32', log);
+  }
+  const defaultSets = await ensureLabelSets(DEFAULT_MODEL_DIR, 'tiny-clip-cifar10', log);
+  const vitSets = needVit ? await ensureLabelSets(variants.int8!.dir, 'vit-b-32-int8', log) : undefined;
+  const labelCounts = { cifar10: CIFAR10_LABELS.length, l1000: THOUSAND_LABELS.length };
+
+  if (want('scoring')) await attempt('scoring', async () => {
+    log('scoring alone (10 .. 100 000 labels)');
+    results.scoring = await runScoring([10, 1000, 10_000, 100_000]);
+  });
+
+  if (want('encoder')) await attempt('encoder', async () => {
+    results.encoder = [];
+    await initNodeImageCodecs();
+    const image = await decodeImage(jpeg);
+    const reps = opts.quick ? { n: 3, warmup: 1 } : { n: 10, warmup: 2 };
+    for (const [name, dir, onnx] of [
+      ['tiny-clip-cifar10 fp32', DEFAULT_MODEL_DIR, join(DEFAULT_MODEL_DIR, 'onnx', 'vision_model.onnx')],
+      ['ViT-B/32 fp32', vitDir, join(vitDir, 'onnx', 'vision_model.onnx')],
+      ['ViT-B/32 int8', variants.int8!.dir, variants.int8!.onnxPath],
+    ] as const) {
+      log(`encoder alone: ${name}, onnxruntime-web (WASM) vs onnxruntime-node, one thread`);
+      const proc = loadCheckpoint(dir).imageProcessor;
+      results.encoder.push(await runEncoder(name, onnx, proc.preprocess(image), proc.cropSize.height, name.startsWith('tiny') ? { n: opts.quick ? 20 : 100, warmup: 10 } : reps));
+    }
+  });
+
+  if (want('worker')) await attempt('worker', async () => {
+    results.worker = [];
+    for (const m of [
+      { id: 'tiny-clip-cifar10', onnxPath: join(DEFAULT_MODEL_DIR, 'onnx', 'vision_model.onnx'), modelDir: DEFAULT_MODEL_DIR, labelSets: defaultSets.files, n: opts.quick ? 10 : 60, warmup: 10 },
+      { id: 'vit-b-32-int8', onnxPath: variants.int8!.onnxPath, modelDir: variants.int8!.dir, labelSets: vitSets!.files, n: opts.quick ? 5 : 20, warmup: 3 },
+    ]) {
+      log(`POST /v1/classify in workerd (wrangler dev): ${m.id}`);
+      results.worker.push(await runWorkerLatency(m, labelCounts, jpeg, { n: m.n, warmup: m.warmup }));
+    }
+  });
+
+  if (want('memory')) await attempt('memory', async () => {
+    results.memory = [];
+    for (const v of [variants.fp32!, variants.fp16!, variants.int8!]) {
+      log(`memory of the worker path: ${v.name} (single file)`);
+      results.memory.push(await runMemory(v.name, v.onnxPath, vitSets!.files.l1000, jpegPath));
+    }
+    for (const v of [variants.int8!]) {
+      log(`memory of the worker path: ${v.name} (external data)`);
+      results.memory.push(await runMemory(v.name, v.onnxPath, vitSets!.files.l1000, jpegPath, v.external));
+    }
+  });
+
+  if (want('transformers')) await attempt('transformers', async () => {
+    const tjs = await loadTransformers();
+    if (!tjs) {
+      results.transformersJs = { skipped: `${TRANSFORMERS_PACKAGE} is not installed (npm install --save-dev ${TRANSFORMERS_PACKAGE})` };
+      log(`Transformers.js: skipped, ${TRANSFORMERS_PACKAGE} not installed`);
+      return;
+    }
+    // Transformers.js loads onnx/model_quantized.onnx for dtype q8: the whole model with the same int8 scheme.
+    const q8 = join(vitDir, 'onnx', 'model_quantized.onnx');
+    if (!existsSync(q8)) {
+      log('quantising the ViT-B/32 whole model for Transformers.js (dtype q8)');
+      writeFileSync(q8, quantizeModel(new Uint8Array(readFileSync(join(vitDir, 'onnx', 'model.onnx'))), { precision: 'int8' }).bytes);
+    }
+    const out: TransformersJsResult[] = [];
+    for (const [dir, name, dtype] of [[DEFAULT_MODEL_DIR, 'tiny-clip-cifar10', 'fp32'], [vitDir, 'ViT-B/32', 'q8']] as const) {
+      for (const labels of [CIFAR10_LABELS, THOUSAND_LABELS]) {
+        const big = name === 'ViT-B/32';
+        const runs = opts.quick || (big && labels.length > 10) ? 1 : big ? 3 : labels.length > 10 ? 3 : 10;
+        log(`Transformers.js pipeline: ${name} (${dtype}), ${labels.length} labels, ${runs} run(s)`);
+        out.push(await runTransformersJs(tjs, dir, name, jpegPath, labels, { runs, warmup: 1, dtype }));
+      }
+    }
+    const pe = (results.worker ?? []).flatMap((w) => Object.values(w.byLabelSet).map((l) => ({ model: w.model, labels: l.labels, p50Ms: l.wall.p50 })));
+    results.transformersJs = { results: out, promptEdge: pe };
+  });
+
+  if (want('coop')) await attempt('coop', async () => {
+    log('CoOp training step at ViT-B/32 text size vs PyTorch');
+    results.coopStep = await runCoopStep(vitDir, opts.quick ? { steps: 2, warmup: 1 } : { steps: 5, warmup: 1 });
+  });
+
+  if (want('accuracy')) await attempt('accuracy', async () => {
+    log('accuracy of fp16/int8 encoders on cifar10-fewshot test (default model)');
+    const sets = await ensureAccuracyLabelSets(DEFAULT_MODEL_DIR, CIFAR_TRAIN, log);
+    results.quantAccuracy = await runQuantAccuracy(DEFAULT_MODEL_DIR, CIFAR_TEST, sets, log);
+  });
+
+  results.loadAverage.end = loadavg().map((x) => Math.round(x * 100) / 100);
+  results.seconds = Math.round((performance.now() - t0) / 100) / 10;
+  writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
+  return results;
+}
+
+/** The results as Markdown tables. */
+export function formatResults(r: BenchResults): string {
+  const lines: string[] = [];
+  const m = r.machine;
+  lines.push(`Machine: ${m.cpu}, ${m.cpus} CPUs (${(m.flags as string[]).join(', ')}), ${m.memoryGiB} GiB; Node ${m.node}; onnxruntime-web ${m.onnxruntimeWeb}, onnxruntime-node ${m.onnxruntimeNode}. Load average at start ${r.loadAverage.start.join(' / ')}, at end ${r.loadAverage.end?.join(' / ') ?? '?'}. Bench took ${r.seconds ?? '?'} s.`, '');
+  if (r.worker) {
+    lines.push('POST /v1/classify in workerd (wrangler dev), 640x480 JPEG, ms', '', '| model | labels | wall p50 | wall p95 | worker total p50 | p95 | decode | preprocess | encode | score |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const w of r.worker) for (const l of Object.values(w.byLabelSet)) {
+      lines.push(`| ${w.model} | ${l.labels} | ${ms(l.wall.p50)} | ${ms(l.wall.p95)} | ${ms(l.server.p50)} | ${ms(l.server.p95)} | ${ms(l.split.decode)} | ${ms(l.split.preprocess)} | ${ms(l.split.encode)} | ${ms(l.split.score)} |`);
+    }
+    lines.push('', 'Cold start (first request of a fresh isolate: ORT session, JPEG decoder, label set), ms', '', '| model | first request wall | worker total | of which encode | workerd RSS idle -> peak (MiB) |', '| --- | ---: | ---: | ---: | ---: |');
+    for (const w of r.worker) lines.push(`| ${w.model} | ${ms(w.coldStart.wallMs)} | ${ms(w.coldStart.timings.total)} | ${ms(w.coldStart.timings.encode)} | ${mb(w.workerdRss.idle)} -> ${mb(w.workerdRss.peak)} |`);
+    lines.push('');
+  }
+  if (r.transformersJs) {
+    if ('skipped' in r.transformersJs) lines.push(`Transformers.js comparison: skipped (${r.transformersJs.skipped}).`, '');
+    else {
+      lines.push('Same image, Transformers.js zero-shot-image-classification pipeline (onnxruntime-node) vs prompt-edge worker (wall p50), ms', '', '| model | labels | Transformers.js | prompt-edge | speed-up |', '| --- | ---: | ---: | ---: | ---: |');
+      const peModel = (name: string) => (name === 'ViT-B/32' ? 'vit-b-32-int8' : name);
+      for (const t of r.transformersJs.results) {
+        const pe = r.transformersJs.promptEdge.find((p) => p.model === peModel(t.model) && p.labels === t.labels);
+        lines.push(`| ${t.model} (${t.dtype}) | ${t.labels} | ${ms(t.p50Ms)} | ${pe ? ms(pe.p50Ms) : 'n/a'} | ${pe ? `${(t.p50Ms / pe.p50Ms).toFixed(1)}x` : 'n/a'} |`);
+      }
+      lines.push('');
+    }
+  }
+  if (r.encoder) {
+    lines.push('Image encoder alone, batch 1, one thread, ms', '', '| model | onnxruntime-web WASM p50 | p95 | onnxruntime-node p50 | p95 | WASM / native |', '| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const e of r.encoder) lines.push(`| ${e.model} | ${ms(e.web.p50)} | ${ms(e.web.p95)} | ${ms(e.node.p50)} | ${ms(e.node.p95)} | ${e.wasmOverNative.toFixed(2)}x |`);
+    lines.push('');
+  }
+  if (r.memory) {
+    lines.push('Worker-path memory, ViT-B/32 size (fresh process: onnxruntime-web + MozJPEG WASM, decode, preprocess, 3 encodes, scoring), MiB', '', '| encoder | layout | file(s) | WASM memory | JS heap | model bytes held by JS | isolate estimate | Node max RSS |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const x of r.memory) lines.push(`| ${x.model} | ${x.layout} | ${mb(x.modelFileBytes)} | ${mb(x.wasmBytes)} | ${mb(x.jsHeapUsed)} | ${mb(x.heldModelBytes)} | ${mb(x.isolateBytes)} | ${mb(x.nodeMaxRss)} |`);
+    lines.push('');
+  }
+  if (r.scoring) {
+    lines.push('Scoring alone (cosine + softmax + top-5 against baked class embeddings, dim 512)', '', '| labels | p50 ms | us per label |', '| ---: | ---: | ---: |');
+    for (const s of r.scoring) lines.push(`| ${s.labels.toLocaleString('en-US')} | ${s.p50Ms} | ${s.usPerLabel} |`);
+    lines.push('');
+  }
+  if (r.coopStep) {
+    const c = r.coopStep;
+    lines.push('CoOp training step, ViT-B/32 text tower (512 wide, 12 layers, 8 heads, 49408 vocab), 10 classes, n_ctx 16, batch 32, s/step', '', '| implementation | tokens per prompt | median | min |', '| --- | ---: | ---: | ---: |');
+    lines.push(`| prompt-edge (onnxruntime-node, hand-derived VJP) | ${c.promptEdge.seqLen} | ${c.promptEdge.medianS} | ${c.promptEdge.minS} |`);
+    if (Array.isArray(c.torch)) for (const t of c.torch) lines.push(`| PyTorch ${t.version}, ${t.threads} threads, ${t.context === 'full' ? 'padded to 77 as CoOp does' : 'truncated at the end token'} | ${t.seqLen} | ${t.medianS} | ${t.minS} |`);
+    else lines.push(`| PyTorch | | ${c.torch.error} | |`);
+    lines.push('');
+  }
+  if (r.quantAccuracy) {
+    const q = r.quantAccuracy;
+    const names = Object.keys(q.labelSets);
+    lines.push(`Quantised encoders, ${q.model} on ${q.n} cifar10-fewshot test images (onnxruntime-web)`, '', `| encoder | file MB | ${names.map((n) => `${n} accuracy`).join(' | ')} | top-1 agreement with fp32 | cosine to fp32 mean | min |`, `| --- | ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`);
+    for (const row of q.rows) lines.push(`| ${row.variant} | ${(row.fileBytes / 1e6).toFixed(2)} | ${names.map((n) => `${(row.accuracy[n]! * 100).toFixed(2)}%`).join(' | ')} | ${(row.agreementWithFp32 * 100).toFixed(2)}% | ${row.cosineToFp32.mean.toFixed(6)} | ${row.cosineToFp32.min.toFixed(6)} |`);
+    lines.push('');
+  }
+  for (const [row, msg] of Object.entries(r.errors)) lines.push(`Row "${row}" failed: ${msg.split('\n')[0]}`);
+  return lines.join('\n');
+}
+
+export { RESULTS_JSON };
