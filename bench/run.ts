@@ -12,7 +12,7 @@ import { loadCheckpoint } from '../src/train/checkpoint.ts';
 import { quantizeModel } from '../src/train/export/quantize.ts';
 import { initNodeImageCodecs } from '../src/train/image-codecs-node.ts';
 import { ensureLabelSets, ensureVariant, ensureVitB32, THOUSAND_LABELS, type ModelVariant } from './lib/models.ts';
-import { BENCH_CACHE, CIFAR10_LABELS, CIFAR_TEST, CIFAR_TRAIN, DEFAULT_MODEL_DIR, RESULTS_JSON } from './lib/paths.ts';
+import { BENCH_CACHE, CIFAR10_LABELS, CIFAR_TEST, CIFAR_TRAIN, DEFAULT_MODEL_DIR, REPO_ROOT } from './lib/paths.ts';
 import { makeTestJpeg } from './lib/test-image.ts';
 import { runCoopStep, type CoopStepResult } from './rows/coop-step.ts';
 import { runEncoder, type EncoderResult } from './rows/encoder.ts';
@@ -52,8 +52,8 @@ function machine(): Record<string, unknown> {
   let lscpu = '';
   try { lscpu = execFileSync('lscpu', { encoding: 'utf8' }); } catch { /* not Linux */ }
   const field = (name: string) => lscpu.match(new RegExp(`^${name}:\\s+(.+)$`, 'm'))?.[1]?.trim();
-  const ortWebVersion = (JSON.parse(readFileSync(join(BENCH_CACHE, '..', '..', 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')) as { version: string }).version;
-  const ortNodeVersion = (JSON.parse(readFileSync(join(BENCH_CACHE, '..', '..', 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string }).version;
+  const ortWebVersion = (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')) as { version: string }).version;
+  const ortNodeVersion = (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', 'onnxruntime-node', 'package.json'), 'utf8')) as { version: string }).version;
   return {
     cpu: field('Model name') ?? cpus()[0]?.model,
     cpus: cpus().length,
@@ -244,4 +244,4 @@ export function formatResults(r: BenchResults): string {
   return lines.join('\n');
 }
 
-export { RESULTS_JSON };
+
