@@ -20,7 +20,9 @@ export function progressBar(title: string, total: number, extraFormat = ''): Pro
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0);
+  // Placeholders show a dash until the first update carries their values.
+  const initial = Object.fromEntries([...extraFormat.matchAll(/\{(\w+)\}/g)].map((m) => [m[1]!, '–']));
+  bar.start(total, 0, initial);
   return {
     update: (done, payload) => bar.update(done, payload ?? {}),
     stop: () => bar.stop(),

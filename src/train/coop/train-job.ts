@@ -36,7 +36,8 @@ export interface CoopJobOptions extends Partial<CoopOptions> {
 
 export interface CoopJobUi {
   warn(message: string): void;
-  progress(title: string, total: number): { update(done: number, payload?: Record<string, string | number>): void; stop(): void };
+  /** `extraFormat` adds cli-progress placeholders filled from update()'s payload, e.g. ' loss {loss}'. */
+  progress(title: string, total: number, extraFormat?: string): { update(done: number, payload?: Record<string, string | number>): void; stop(): void };
 }
 
 export interface CoopJobResult {
@@ -99,7 +100,7 @@ export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: Co
     }
 
     const zeroshotArtifact = await buildPromptLabelSet(ckpt, textTower, folder.labels, [CLIP_SINGLE_TEMPLATE], 'zeroshot');
-    const epochsBar = ui.progress('train (epochs)', opts.epochs ?? 0);
+    const epochsBar = ui.progress('train (epochs)', opts.epochs ?? 0, ' loss {loss} acc {acc}%');
     const tTrain = performance.now();
     const result = await trainCoop(folder.labels, ckpt.tokenizer, textTower, ckpt.logitScale, feats, labels, opts, (r: EpochReport) => {
       epochsBar.update(r.epoch + (r.step === r.stepsPerEpoch ? 1 : 0), { loss: r.loss.toFixed(4), acc: (r.accuracy * 100).toFixed(1) });

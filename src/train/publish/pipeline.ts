@@ -247,7 +247,7 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
     const r = await runCoopJob(ckpt, {
       shots, seed: o.seed, dataDir: o.data, trainSubset, augViews: o.coop.augViews, device: o.device, skipBadImages: o.skipBadImages, cacheDir: o.cacheDir,
       nCtx: o.coop.nCtx, ctxInit: o.coop.ctxInit, csc: o.coop.csc, classTokenPosition: o.coop.classTokenPosition, epochs: o.coop.epochs,
-    }, { warn: ui.warn, progress: (title, total) => ui.progress(title, total, title.startsWith('train (') ? ' loss {loss} acc {acc}%' : '') });
+    }, { warn: ui.warn, progress: ui.progress });
     artifact = r.artifact;
     zeroshot = r.zeroshotArtifact;
     loss = r.lossPerEpoch;

@@ -49,7 +49,7 @@ export function registerTrainCommand(program: Command): void {
         shots: f.shots, seed: f.seed, nCtx: f.nCtx, ctxInit: f.ctxInit, csc: !!f.csc, classTokenPosition: f.classTokenPosition,
         epochs: f.epochs, lr: f.lr, batchSize: f.batchSize, augViews: f.augViews, device: f.device, labelNoise: f.labelNoise,
         dataDir: f.data, evalDir: f.evalData, skipBadImages: !!f.skipBadImages, cacheDir: f.cache ? f.cacheDir : undefined,
-      }, { warn, progress: (title, total) => progressBar(title, total, ' {loss} {acc}') });
+      }, { warn, progress: progressBar });
       // Written only after everything succeeded: a failed run leaves no file behind.
       writeFileAtomic(f.out, encodeLabelSet(r.artifact));
       const doc = {
