@@ -1,5 +1,6 @@
 /** The tenant / labelset / train-and-publish commands as a user runs them: argv in, exit code + stdout out. */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { encodeLabelSet } from '../../src/core/labelset/artifact.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -95,6 +96,27 @@ describe('tenant and labelset commands', () => {
     const gone = await cli('labelset', 'rollback', '--tenant', 'acme', '--name', 'pets', '--target', w.baseUrl);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toContain('HTTP 404 labelset_not_found');
+  });
+
+  it('labelset publish uploads a validated artifact file as a new version', async () => {
+    // Small enough for the fake worker's 1000-byte upload limit.
+    const file = join(tmp, 'small.safetensors');
+    writeFileSync(file, encodeLabelSet({
+      labels: ['cat', 'dog'], modelId: 'm', modelSha256: 'a'.repeat(64), logitScale: 10, method: 'zeroshot', templates: ['a photo of a {}.'],
+      metrics: {}, createdAt: 'now', version: 'v', classEmbeddings: new Float32Array([1, 0, 0, 0, 0, 1, 0, 0]), dim: 4, extra: {},
+    }));
+    const saved = w.validateArtifact;
+    w.validateArtifact = (b) => (b.subarray(8).toString('utf8').includes('prompt-edge/labelset@1') ? null : 'not a label set');
+    const r = await cli('labelset', 'publish', file, '--tenant', 'acme', '--name', 'cifar', '--target', w.baseUrl, '--json');
+    w.validateArtifact = saved;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ tenant: 'acme', name: 'cifar', version: '1' });
+    const bad = join(tmp, 'bad.safetensors');
+    copyFileSync(resolve('package.json'), bad);
+    const refused = await cli('labelset', 'publish', bad, '--tenant', 'acme', '--target', w.baseUrl);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/bad\.safetensors/);
   });
 
   it('a URL target without PROMPT_EDGE_ADMIN_TOKEN exits 2 naming the variable', async () => {

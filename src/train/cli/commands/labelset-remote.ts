@@ -3,6 +3,8 @@
  * Registered under the existing `labelset` command, next to the offline builders.
  */
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { readLabelSetFile } from './eval.ts';
 import type { LabelSetInfo } from '../../publish/admin-client.ts';
 import { emit } from '../output.ts';
 import { adminClientFor, TARGET_OPTION_HELP } from './tenant.ts';
@@ -29,6 +31,22 @@ export function registerRemoteLabelsetCommands(labelset: Command): void {
           `${'name'.padEnd(20)} ${'version'.padEnd(8)} ${'method'.padEnd(9)} ${'accuracy'.padEnd(9)} ${'created'.padEnd(25)} labels`,
           ...r.labelsets.map((l) => `${l.name.padEnd(20)} ${l.version.padEnd(8)} ${l.method.padEnd(9)} ${accuracyOf(l).padEnd(9)} ${(l.created_at ?? '').padEnd(25)} ${l.labels.length}: ${l.labels.slice(0, 8).join(', ')}${l.labels.length > 8 ? ', ...' : ''}`),
         ].join('\n'));
+    });
+
+  labelset
+    .command('publish')
+    .description('Upload a label set artifact (e.g. from `prompt-edge train`) as a new version of a tenant\'s label set.')
+    .argument('<file>', 'label set artifact (.safetensors)')
+    .requiredOption('--tenant <t>', 'tenant id (must exist: `prompt-edge tenant create`)')
+    .option('--name <n>', 'label set name', 'default')
+    .option('--target <local|url>', TARGET_OPTION_HELP, 'local')
+    .option('--json', 'print {"tenant", "name", "version", "labels", "method"} on stdout')
+    .action(async (file: string, f: RemoteFlags & { name: string }) => {
+      // Validated locally first (format, finite values, unit rows) for a clear error before upload;
+      // the worker validates again against the model it serves.
+      readLabelSetFile(file);
+      const r = await adminClientFor(f.target).putLabelSet(f.tenant, f.name, new Uint8Array(readFileSync(file)));
+      emit(f, r, () => `published ${r.tenant}/${r.name} version ${r.version} (${r.method}, ${r.labels.length} labels)`);
     });
 
   labelset
