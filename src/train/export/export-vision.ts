@@ -10,7 +10,7 @@ import { CheckpointError } from '../../core/errors.ts';
 import { loadCheckpoint } from '../checkpoint.ts';
 import { buildVisionGraph, visionTowerConfig } from '../onnx/vision-graph.ts';
 import { externalizeInitializers } from './onnx-model-io.ts';
-import { quantizeModel, type Int8Scheme, type Precision, type QuantizeReport } from './quantize.ts';
+import { quantizeModel, type Int8Scheme, type Precision, type Q4Options, type QuantizeReport } from './quantize.ts';
 
 export type VisionSource = 'onnx' | 'safetensors';
 
@@ -18,6 +18,8 @@ export interface ExportVisionOptions {
   readonly modelDir: string;
   readonly precision: Precision;
   readonly int8Scheme?: Int8Scheme;
+  /** Block size, zero points and accuracy level for precision 'q4'. */
+  readonly q4?: Q4Options;
   readonly source?: VisionSource;
   /** Put the weights in a separate buffer (ONNX external data) named `externalDataName`. */
   readonly externalDataName?: string;
@@ -41,7 +43,11 @@ export function sourceVisionModel(modelDir: string, source: VisionSource): Uint8
 
 export function exportVision(opts: ExportVisionOptions): ExportVisionResult {
   const source = opts.source ?? 'onnx';
-  const { bytes, report } = quantizeModel(sourceVisionModel(opts.modelDir, source), { precision: opts.precision, ...(opts.int8Scheme ? { int8Scheme: opts.int8Scheme } : {}) });
+  const { bytes, report } = quantizeModel(sourceVisionModel(opts.modelDir, source), {
+    precision: opts.precision,
+    ...(opts.int8Scheme ? { int8Scheme: opts.int8Scheme } : {}),
+    ...(opts.q4 ? { q4: opts.q4 } : {}),
+  });
   if (opts.externalDataName === undefined) return { model: bytes, report: { ...report, source } };
   const { model, data } = externalizeInitializers(bytes, opts.externalDataName);
   return { model, externalData: data, report: { ...report, source, bytesOut: model.byteLength + data.byteLength } };

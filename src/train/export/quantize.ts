@@ -14,18 +14,39 @@
  *                     MatMul (onnxruntime does not fold DequantizeLinear, so weights stay int8 in
  *                     memory and are expanded layer by layer on every run).
  *
- * In both int8 schemes the patch-embedding Conv weight is weight-only int8 (DequantizeLinear,
+ *   q4                MatMul weights as 4-bit blocks along K (onnxruntime's contrib op
+ *                     com.microsoft.MatMulNBits, which onnxruntime-web's WASM build runs):
+ *                     symmetric (code - 8) * scale, or with a 4-bit zero point per block; one
+ *                     float32 scale per block of `blockSize` weights. The weights stay 4-bit in
+ *                     memory: about an eighth of fp32 (plus a scale per block).
+ *
+ * In the int8 schemes and q4 the patch-embedding Conv weight is weight-only int8 (DequantizeLinear,
  * per output channel). Small tensors (biases, LayerNorm, position embeddings) stay float32.
  */
 import { DataType, encodeModelWith, parseModel, type InitializerInfo, type NewNode, type NodeOut, type TensorOut } from './onnx-model-io.ts';
 
-export type Precision = 'fp32' | 'fp16' | 'int8';
+export type Precision = 'fp32' | 'fp16' | 'int8' | 'q4';
 export type Int8Scheme = 'dynamic' | 'weight-only';
+
+/** MatMulNBits settings for `precision: 'q4'`. */
+export interface Q4Options {
+  /** Weights per block along K: a power of two, at least 16 (default 32). */
+  readonly blockSize?: number;
+  /** A 4-bit zero point per block (asymmetric) instead of the fixed 8 (symmetric). Default false. */
+  readonly zeroPoints?: boolean;
+  /**
+   * MatMulNBits `accuracy_level`: 0 leaves the activations float32; 4 lets onnxruntime quantise
+   * them to int8 per block where it has such a kernel. Default 0.
+   */
+  readonly accuracyLevel?: 0 | 1 | 4;
+}
 
 export interface QuantizeOptions {
   readonly precision: Precision;
   /** Default 'dynamic'. */
   readonly int8Scheme?: Int8Scheme;
+  /** Only for precision 'q4'. */
+  readonly q4?: Q4Options;
   /** Tensors with fewer elements stay float32 (default 4096). */
   readonly minElements?: number;
 }
@@ -33,8 +54,9 @@ export interface QuantizeOptions {
 export interface QuantizeReport {
   readonly precision: Precision;
   readonly int8Scheme?: Int8Scheme;
+  readonly q4?: Required<Q4Options>;
   /** Initializers rewritten, by kind. */
-  readonly rewritten: { fp16: number; int8MatMul: number; int8Conv: number };
+  readonly rewritten: { fp16: number; int8MatMul: number; int8Conv: number; q4MatMul: number };
   readonly bytesIn: number;
   readonly bytesOut: number;
 }
@@ -105,13 +127,96 @@ export function quantizeInt8PerChannel(w: Float32Array, dims: readonly number[],
   return { q, scales };
 }
 
+/** A [K, N] MatMul weight in MatMulNBits layout (bits 4). */
+export interface Q4Weight {
+  /** [N, kBlocks, blockSize / 2]: per output column, its K values in blocks, two codes a byte, low nibble first. */
+  readonly packed: Uint8Array;
+  /** [N, kBlocks]. */
+  readonly scales: Float32Array;
+  /** [N, ceil(kBlocks / 2)], packed like `packed`; absent when symmetric (zero point 8). */
+  readonly zeroPoints?: Uint8Array;
+  readonly kBlocks: number;
+}
+
+/**
+ * Block-wise 4-bit quantisation of a row-major [K, N] weight along K (MatMulNBits' layout: B is
+ * stored transposed, one row of blocks per output column). A K that is not a multiple of the block
+ * size is padded with codes that decode to 0.
+ *
+ *   symmetric: the value of largest magnitude m decodes exactly: scale = m / -8, code = round(w / scale) + 8
+ *              clamped to 0..15 (the -8..7 range used in full, as onnxruntime's own quantiser does);
+ *   zero points: scale = (max - min) / 15 over the block (with 0 inside the range), zero point = round(-min / scale).
+ */
+export function quantizeQ4Blockwise(w: Float32Array, k: number, n: number, blockSize: number, withZeroPoints: boolean): Q4Weight {
+  if (w.length !== k * n) throw new Error(`weight has ${w.length} values, expected ${k} x ${n}`);
+  if (blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) throw new Error(`block size ${blockSize} must be a power of two, at least 16`);
+  const kBlocks = Math.ceil(k / blockSize);
+  const blob = blockSize / 2;
+  const zpStride = Math.ceil(kBlocks / 2);
+  const packed = new Uint8Array(n * kBlocks * blob);
+  const scales = new Float32Array(n * kBlocks);
+  const zeroPoints = withZeroPoints ? new Uint8Array(n * zpStride) : undefined;
+  // Transposed copy, so that each block is contiguous.
+  const t = new Float32Array(n * k);
+  for (let r = 0; r < k; r++) for (let c = 0; c < n; c++) t[c * k + r] = w[r * n + c]!;
+  for (let c = 0; c < n; c++) {
+    for (let b = 0; b < kBlocks; b++) {
+      const start = c * k + b * blockSize;
+      const len = Math.min(blockSize, k - b * blockSize);
+      let scale: number;
+      let zp: number;
+      if (zeroPoints) {
+        let mn = 0;
+        let mx = 0;
+        for (let i = 0; i < len; i++) { const x = t[start + i]!; if (x < mn) mn = x; if (x > mx) mx = x; }
+        scale = Math.fround((mx - mn) / 15);
+        zp = scale > 0 ? Math.max(0, Math.min(15, Math.round(-mn / scale))) : 8;
+        zeroPoints[c * zpStride + (b >> 1)]! |= zp << ((b & 1) * 4);
+      } else {
+        let m = 0;
+        for (let i = 0; i < len; i++) { const x = t[start + i]!; if (Math.abs(x) > Math.abs(m)) m = x; }
+        scale = Math.fround(m / -8);
+        zp = 8;
+      }
+      scales[c * kBlocks + b] = scale;
+      const inv = scale !== 0 ? 1 / scale : 0;
+      const base = (c * kBlocks + b) * blob;
+      for (let i = 0; i < blockSize; i++) {
+        const q = i < len ? Math.max(0, Math.min(15, Math.round(t[start + i]! * inv) + zp)) : zp;
+        packed[base + (i >> 1)]! |= q << ((i & 1) * 4);
+      }
+    }
+  }
+  return { packed, scales, kBlocks, ...(zeroPoints ? { zeroPoints } : {}) };
+}
+
+/** The float32 [K, N] weight a Q4Weight decodes to: (code - zero point) * scale. */
+export function dequantizeQ4Blockwise(q: Q4Weight, k: number, n: number, blockSize: number): Float32Array {
+  const out = new Float32Array(k * n);
+  const blob = blockSize / 2;
+  const zpStride = Math.ceil(q.kBlocks / 2);
+  for (let c = 0; c < n; c++) {
+    for (let b = 0; b < q.kBlocks; b++) {
+      const scale = q.scales[c * q.kBlocks + b]!;
+      const zp = q.zeroPoints ? (q.zeroPoints[c * zpStride + (b >> 1)]! >> ((b & 1) * 4)) & 15 : 8;
+      const base = (c * q.kBlocks + b) * blob;
+      for (let i = 0; i < blockSize && b * blockSize + i < k; i++) {
+        const code = (q.packed[base + (i >> 1)]! >> ((i & 1) * 4)) & 15;
+        out[(b * blockSize + i) * n + c] = (code - zp) * scale;
+      }
+    }
+  }
+  return out;
+}
+
 const bytesOf = (a: Float32Array | Int8Array | Uint16Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 export function quantizeModel(input: Uint8Array, opts: QuantizeOptions): { bytes: Uint8Array; report: QuantizeReport } {
   const precision = opts.precision;
   const scheme: Int8Scheme = opts.int8Scheme ?? 'dynamic';
   const minElements = opts.minElements ?? 4096;
-  const rewritten = { fp16: 0, int8MatMul: 0, int8Conv: 0 };
+  const q4: Required<Q4Options> = { blockSize: opts.q4?.blockSize ?? 32, zeroPoints: opts.q4?.zeroPoints ?? false, accuracyLevel: opts.q4?.accuracyLevel ?? 0 };
+  const rewritten = { fp16: 0, int8MatMul: 0, int8Conv: 0, q4MatMul: 0 };
   if (precision === 'fp32') return { bytes: input, report: { precision, rewritten, bytesIn: input.byteLength, bytesOut: input.byteLength } };
 
   const model = parseModel(input);
@@ -133,6 +238,7 @@ export function quantizeModel(input: Uint8Array, opts: QuantizeOptions): { bytes
   const replacedInits = new Map<string, TensorOut[]>();
   const prologue: NewNode[] = [];
   const int8Weights = new Map<string, { q: string; scale: string }>();
+  const q4Weights = new Map<string, { b: string; scales: string; zp?: string; k: number; n: number }>();
 
   for (const t of model.initializers) {
     if (!isBigFloat(t)) continue;
@@ -145,6 +251,19 @@ export function quantizeModel(input: Uint8Array, opts: QuantizeOptions): { bytes
     }
     const conv = isConvWeight(t);
     if (!conv && !isMatMulWeight(t)) continue;
+    if (precision === 'q4' && !conv) {
+      const [k, n] = t.dims as [number, number];
+      const q = quantizeQ4Blockwise(t.floats(), k, n, q4.blockSize, q4.zeroPoints);
+      const names = { b: `${t.name}__q4`, scales: `${t.name}__q4_scales`, ...(q.zeroPoints ? { zp: `${t.name}__q4_zp` } : {}), k, n };
+      replacedInits.set(t.name, [
+        { tensor: { name: names.b, dims: [n, q.kBlocks, q4.blockSize / 2], dataType: DataType.UINT8, data: q.packed } },
+        { tensor: { name: names.scales, dims: [n, q.kBlocks], dataType: DataType.FLOAT, data: bytesOf(q.scales) } },
+        ...(q.zeroPoints ? [{ tensor: { name: names.zp!, dims: [n, Math.ceil(q.kBlocks / 2)], dataType: DataType.UINT8, data: q.zeroPoints } }] : []),
+      ]);
+      q4Weights.set(t.name, names);
+      rewritten.q4MatMul += 1;
+      continue;
+    }
     const { q, scales } = quantizeInt8PerChannel(t.floats(), t.dims, conv ? 0 : 1);
     const qName = `${t.name}__int8`;
     const sName = `${t.name}__scale`;
@@ -165,6 +284,18 @@ export function quantizeModel(input: Uint8Array, opts: QuantizeOptions): { bytes
   const quantizedActivations = new Map<string, { q: string; scale: string; zp: string }>();
   let k = 0;
   for (const n of model.nodes) {
+    const w4 = n.opType === 'MatMul' && n.domain === '' ? q4Weights.get(n.inputs[1]!) : undefined;
+    if (w4) {
+      nodes.push({ node: {
+        opType: 'MatMulNBits',
+        domain: MS_DOMAIN,
+        inputs: [n.inputs[0]!, w4.b, w4.scales, ...(w4.zp ? [w4.zp] : [])],
+        outputs: [n.outputs[0]!],
+        name: `${n.outputs[0]!}__MatMulNBits`,
+        attrs: [{ name: 'K', int: w4.k }, { name: 'N', int: w4.n }, { name: 'bits', int: 4 }, { name: 'block_size', int: q4.blockSize }, { name: 'accuracy_level', int: q4.accuracyLevel }],
+      } });
+      continue;
+    }
     const w = n.opType === 'MatMul' && n.domain === '' ? int8Weights.get(n.inputs[1]!) : undefined;
     if (!w) {
       nodes.push({ raw: n.raw });
@@ -191,9 +322,13 @@ export function quantizeModel(input: Uint8Array, opts: QuantizeOptions): { bytes
   const opsets = new Map(model.opsets);
   // DequantizeLinear with an axis needs opset 13.
   if ((opsets.get('') ?? 0) < 13) throw new Error(`the model's opset ${opsets.get('') ?? 0} is below 13; re-export it with opset 13 or later`);
+  if (q4Weights.size > 0 && !opsets.has(MS_DOMAIN)) opsets.set(MS_DOMAIN, 1);
   const bytes = encodeModelWith(model, nodes, initializers, opsets);
-  return { bytes, report: { precision, ...(precision === 'int8' ? { int8Scheme: scheme } : {}), rewritten, bytesIn: input.byteLength, bytesOut: bytes.byteLength } };
+  return { bytes, report: { precision, ...(precision === 'int8' ? { int8Scheme: scheme } : {}), ...(precision === 'q4' ? { q4 } : {}), rewritten, bytesIn: input.byteLength, bytesOut: bytes.byteLength } };
 }
+
+/** onnxruntime's contrib operator domain (MatMulNBits). */
+const MS_DOMAIN = 'com.microsoft';
 
 /** ValueInfoProto.name (field 1). */
 function readName(valueInfo: Uint8Array): string | undefined {

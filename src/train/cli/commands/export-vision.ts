@@ -1,10 +1,10 @@
-/** `export-vision`: the image encoder at fp32, fp16 or int8, as one ONNX file for the worker. */
+/** `export-vision`: the image encoder at fp32, fp16, int8 or 4-bit (q4), as one ONNX file for the worker. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../../core/errors.ts';
 import { exportVision, type VisionSource } from '../../export/export-vision.ts';
 import type { Int8Scheme, Precision } from '../../export/quantize.ts';
-import { DEFAULT_MODEL_DIR, writeFileAtomic } from '../common.ts';
+import { DEFAULT_MODEL_DIR, parseIntOption, writeFileAtomic } from '../common.ts';
 import { emit } from '../output.ts';
 
 const oneOf = <T extends string>(option: string, values: readonly T[]) => (raw: string): T => {
@@ -12,26 +12,41 @@ const oneOf = <T extends string>(option: string, values: readonly T[]) => (raw: 
   throw new InvalidArgumentError(`${option} must be one of ${values.join(', ')} (got "${raw}").`);
 };
 
-interface ExportOpts { model: string; precision: Precision; int8Scheme: Int8Scheme; source: VisionSource; out: string; externalData?: boolean; json?: boolean }
+interface ExportOpts { model: string; precision: Precision; int8Scheme: Int8Scheme; q4BlockSize: number; q4ZeroPoints?: boolean; source: VisionSource; out: string; externalData?: boolean; json?: boolean }
+
+const Q4_BLOCK_SIZES = [16, 32, 64, 128, 256] as const;
 
 export function registerExportVisionCommand(program: Command): void {
   program
     .command('export-vision')
-    .description('Write the image encoder (pixel_values -> image_embeds) at fp32, fp16 (float16 weights, float32 compute) or int8 (per-channel int8 MatMul weights). Label sets record the sha256 of the encoder they were built for: build them against a model folder whose onnx/vision_model.onnx is this file.')
+    .description('Write the image encoder (pixel_values -> image_embeds) at fp32, fp16 (float16 weights, float32 compute), int8 (per-channel int8 MatMul weights) or q4 (4-bit block-quantised MatMul weights, onnxruntime\'s MatMulNBits: the smallest, slower in WASM than int8). Label sets record the sha256 of the encoder they were built for: build them against a model folder whose onnx/vision_model.onnx is this file.')
     .option('--model <dir>', 'Hugging Face CLIP folder', DEFAULT_MODEL_DIR)
-    .requiredOption('--precision <p>', 'fp32 | fp16 | int8', oneOf('--precision', ['fp32', 'fp16', 'int8'] as const))
+    .requiredOption('--precision <p>', 'fp32 | fp16 | int8 | q4', oneOf('--precision', ['fp32', 'fp16', 'int8', 'q4'] as const))
     .option('--int8-scheme <s>', 'dynamic (int8 matmuls, activations quantised at run time; fastest in onnxruntime-web) | weight-only (int8 weights dequantised to float32 per run)', oneOf('--int8-scheme', ['dynamic', 'weight-only'] as const), 'dynamic')
+    .option('--q4-block-size <n>', `q4: weights per block along K, each with its own scale (${Q4_BLOCK_SIZES.join(', ')}; larger is smaller and less exact)`, (raw: string) => {
+      const n = parseIntOption('--q4-block-size', 16, 256)(raw);
+      if (!(Q4_BLOCK_SIZES as readonly number[]).includes(n)) throw new InvalidArgumentError(`--q4-block-size must be one of ${Q4_BLOCK_SIZES.join(', ')} (got ${n}).`);
+      return n;
+    }, 32)
+    .option('--q4-zero-points', 'q4: a 4-bit zero point per block (asymmetric) instead of the fixed 8')
     .option('--source <s>', 'onnx (the folder\'s onnx/vision_model.onnx) | safetensors (rebuilt from model.safetensors by the project\'s graph builder)', oneOf('--source', ['onnx', 'safetensors'] as const), 'onnx')
     .requiredOption('--out <file>', 'ONNX file to write')
     .option('--external-data', 'write the weights to <out>.data (ONNX external data): onnxruntime-web then loads them with one copy in WASM memory instead of two')
     .option('--json', 'print a JSON summary and nothing else on stdout')
     .action((opts: ExportOpts) => {
       const dataName = opts.externalData ? `${basename(opts.out)}.data` : undefined;
-      const result = exportVision({ modelDir: opts.model, precision: opts.precision, int8Scheme: opts.int8Scheme, source: opts.source, ...(dataName ? { externalDataName: dataName } : {}) });
+      const result = exportVision({
+        modelDir: opts.model,
+        precision: opts.precision,
+        int8Scheme: opts.int8Scheme,
+        q4: { blockSize: opts.q4BlockSize, zeroPoints: opts.q4ZeroPoints ?? false },
+        source: opts.source,
+        ...(dataName ? { externalDataName: dataName } : {}),
+      });
       if (result.externalData) writeFileAtomic(`${opts.out}.data`, result.externalData);
       writeFileAtomic(opts.out, result.model);
       const r = result.report;
       emit(opts, { out: opts.out, ...(result.externalData ? { external_data: `${opts.out}.data` } : {}), ...r },
-        () => `wrote ${opts.out}${result.externalData ? ` (+ ${opts.out}.data)` : ''}: ${r.precision}${r.int8Scheme ? ` (${r.int8Scheme})` : ''}, ${(r.bytesIn / 1e6).toFixed(1)} MB -> ${(r.bytesOut / 1e6).toFixed(1)} MB`);
+        () => `wrote ${opts.out}${result.externalData ? ` (+ ${opts.out}.data)` : ''}: ${r.precision}${r.int8Scheme ? ` (${r.int8Scheme})` : ''}${r.q4 ? ` (block ${r.q4.blockSize}, ${r.q4.zeroPoints ? 'zero points' : 'symmetric'})` : ''}, ${(r.bytesIn / 1e6).toFixed(1)} MB -> ${(r.bytesOut / 1e6).toFixed(1)} MB`);
     });
 }
