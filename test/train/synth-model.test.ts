@@ -2,8 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { AutoTokenizer, env as transformersEnv, pipeline, RawImage } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors, tensorToFloat32 } from '../../src/core/safetensors.ts';
+import { classifyEmbedding, l2Normalize } from '../../src/core/scoring.ts';
 import { ClipTokenizer } from '../../src/core/tokenizer/clip-tokenizer.ts';
 import { loadOpenAiBpe } from '../../src/core/tokenizer/vocabulary.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
@@ -112,6 +114,53 @@ describe('synth-model (tiny-test arch)', () => {
   it('only advertises the real architectures', () => {
     expect(parseSynthArch('vit-b-32')).toBe('vit-b-32');
     expect(() => parseSynthArch('vit-l-14')).toThrow(/vit-b-32, vit-b-16/);
+  });
+});
+
+describe('Transformers.js loads a synthetic checkpoint (as the bench runs it)', () => {
+  const useLocal = () => {
+    transformersEnv.allowRemoteModels = false;
+    transformersEnv.allowLocalModels = true;
+    transformersEnv.localModelPath = `${root}/`;
+  };
+
+  it('its tokenizer.json gives the project tokenizer\'s ids', async () => {
+    useLocal();
+    const tok = await AutoTokenizer.from_pretrained('a');
+    const ours = loadCheckpoint(join(root, 'a')).tokenizer;
+    for (const text of ['a photo of a cat.', "A  Photo of the Dog's toy!! 3D", 'naïve café über', 'object 303']) {
+      const ids = Array.from((tok(text) as { input_ids: { data: BigInt64Array } }).input_ids.data, Number);
+      expect(ids, text).toEqual(ours.encode(text));
+    }
+  });
+
+  it('its zero-shot-image-classification pipeline gives the probabilities the project computes from the same files', async () => {
+    useLocal();
+    const dir = join(root, 'a');
+    const ckpt = loadCheckpoint(dir);
+    // 32x32 = the crop size, so neither side resizes or crops and the pixels are the same.
+    const rgb = new Uint8Array(32 * 32 * 3).map((_, i) => (i * 37 + (i >> 5) * 11) % 256);
+    const labels = ['cat', 'dog', 'airplane', 'object 7'];
+    const classify = await pipeline('zero-shot-image-classification', 'a', { dtype: 'fp32', device: 'cpu' });
+    const theirs = (await classify(new RawImage(new Uint8ClampedArray(rgb), 32, 32, 3), labels, { hypothesis_template: 'a photo of a {}.' })) as Array<{ label: string; score: number }>;
+    await classify.dispose();
+
+    const vision = await ort.InferenceSession.create(join(dir, 'onnx/vision_model.onnx'), { intraOpNumThreads: 1 });
+    const tower = await TextTower.create(ckpt, { intraOpThreads: 1 });
+    try {
+      const pixels = ckpt.imageProcessor.preprocess({ width: 32, height: 32, data: rgb });
+      const image = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, 32, 32]) })).image_embeds!.data as Float32Array;
+      const text = await tower.encodeIds(labels.map((l) => ckpt.tokenizer.encode(`a photo of a ${l}.`)));
+      const classes = new Float32Array(labels.length * 24);
+      text.forEach((t, i) => classes.set(l2Normalize(Float32Array.from(t)), i * 24));
+      const ours = classifyEmbedding(image, classes, labels, ckpt.logitScale, labels.length).top;
+      expect(theirs.map((r) => r.label)).toEqual(ours.map((r) => r.label));
+      theirs.forEach((r, i) => expect(Math.abs(r.score - ours[i]!.score), r.label).toBeLessThan(1e-4));
+      expect(ours[0]!.score - ours.at(-1)!.score).toBeGreaterThan(0.1); // the labels are told apart, so the match means something
+    } finally {
+      await vision.release();
+      await tower.dispose();
+    }
   });
 });
 
