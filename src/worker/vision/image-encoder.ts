@@ -19,8 +19,8 @@ export class ImageEncoder {
     readonly dim: number,
   ) {}
 
-  static async create(model: Uint8Array, shape: { imageSize: number; dim: number }): Promise<ImageEncoder> {
-    const session = await createOrtSession(model);
+  static async create(model: Uint8Array, shape: { imageSize: number; dim: number }, externalData?: { path: string; data: Uint8Array }): Promise<ImageEncoder> {
+    const session = await createOrtSession(model, externalData);
     const inputName = session.inputNames[0];
     const outputName = session.outputNames.includes('image_embeds') ? 'image_embeds' : session.outputNames[0];
     if (inputName === undefined || outputName === undefined) throw new Error('vision model has no input or no output');

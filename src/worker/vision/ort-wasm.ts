@@ -66,11 +66,20 @@ function configureOrt(): void {
   ort.env.wasm.wasmBinary = MARKER;
 }
 
-/** Creates an ORT session for `model` on the WASM (SIMD, single-thread) backend inside workerd. */
-export async function createOrtSession(model: Uint8Array): Promise<ort.InferenceSession> {
+/**
+ * Creates an ORT session for `model` on the WASM (SIMD, single-thread) backend inside workerd.
+ * `externalData`: the weights of a graph exported with ONNX external data, copied once into their
+ * tensors (a single-file model is copied whole and parsed, two copies at peak); ORT keeps no
+ * reference to either buffer once the session exists.
+ */
+export async function createOrtSession(model: Uint8Array, externalData?: { path: string; data: Uint8Array }): Promise<ort.InferenceSession> {
   configureOrt();
   return withPrecompiledOrtWasm(ortWasmModule, () =>
-    ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
+    ort.InferenceSession.create(model, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: 'all',
+      ...(externalData ? { externalData: [externalData] } : {}),
+    }),
   );
 }
 

@@ -5,7 +5,7 @@
 import { initJpegDecoder } from '../../core/image/jpeg-decoder.ts';
 import type { RgbImage } from '../../core/image/rgb-image.ts';
 import { ImageEncoder } from './image-encoder.ts';
-import type { VisionModelSpec } from './model.ts';
+import type { VisionModelFiles, VisionModelInfo, VisionModelSpec } from './model.ts';
 
 /** RGB image -> the model's CHW float input ([3, S, S]). */
 export interface ImagePreprocessor {
@@ -13,7 +13,8 @@ export interface ImagePreprocessor {
 }
 
 export interface VisionRuntime {
-  readonly spec: VisionModelSpec;
+  /** The model's description, without its bytes (a model read from R2 must not stay in memory twice). */
+  readonly spec: VisionModelInfo;
   readonly encoder: ImageEncoder;
   readonly preprocessor: ImagePreprocessor;
 }
@@ -25,11 +26,17 @@ export interface VisionRuntimeOptions {
   readonly createPreprocessor: (preprocessorConfig: unknown) => ImagePreprocessor;
 }
 
-export async function loadVisionRuntime(spec: VisionModelSpec, options: VisionRuntimeOptions): Promise<VisionRuntime> {
-  const preprocessor = options.createPreprocessor(spec.preprocessorConfig);
+/** The runtime of a bundled model. */
+export function loadVisionRuntime(spec: VisionModelSpec, options: VisionRuntimeOptions): Promise<VisionRuntime> {
+  return createVisionRuntime(spec, { onnx: new Uint8Array(spec.onnx) }, options);
+}
+
+/** The runtime of a model given as bytes; it keeps no reference to `files`, so the caller's copy can be collected. */
+export async function createVisionRuntime(info: VisionModelInfo, files: VisionModelFiles, options: VisionRuntimeOptions): Promise<VisionRuntime> {
+  const preprocessor = options.createPreprocessor(info.preprocessorConfig);
   const [encoder] = await Promise.all([
-    ImageEncoder.create(new Uint8Array(spec.onnx), { imageSize: spec.imageSize, dim: spec.dim }),
+    ImageEncoder.create(files.onnx, { imageSize: info.imageSize, dim: info.dim }, files.externalData),
     initJpegDecoder(options.jpegDecoderWasm),
   ]);
-  return { spec, encoder, preprocessor };
+  return { spec: info, encoder, preprocessor };
 }
