@@ -11,19 +11,23 @@ import { Classifier } from './classify/classifier.ts';
 import { HttpError, toErrorResponse } from './http/errors.ts';
 import { LabelSetRegistry, type ModelExpectations, type RegistryOptions } from './labelsets/registry.ts';
 import type { LabelSetSource } from './labelsets/source.ts';
-import { lazy } from './runtime/lazy.ts';
 import { adminLabelSetRoutes } from './routes/admin-labelsets.ts';
+import { adminModelRoutes } from './routes/admin-models.ts';
 import { adminTenantRoutes } from './routes/admin-tenants.ts';
 import { classifyRoutes } from './routes/classify.ts';
 import { healthRoutes } from './routes/health.ts';
 import { labelSetRoutes } from './routes/labelsets.ts';
 import { storageFromEnv, type Storage } from './store/storage.ts';
-import { sha256Hex, type VisionModelSpec } from './vision/model.ts';
-import { loadVisionRuntime, type VisionRuntimeOptions } from './vision/runtime.ts';
+import type { VisionModelSpec } from './vision/model.ts';
+import type { VisionRuntimeOptions } from './vision/runtime.ts';
+import { ModelChoice, type ModelChoiceOptions } from './vision/served-model.ts';
 
 export interface AppDeps {
+  /** The bundled model: served unless VISION_MODEL_SHA256 names a model in R2. */
   readonly model: VisionModelSpec;
   readonly runtimeOptions: VisionRuntimeOptions;
+  /** Where models in R2 are read from and how a failed load is retried (default: LABELSETS, 5 s). */
+  readonly models?: ModelChoiceOptions;
   readonly keys: (env: Env) => KeyResolver;
   readonly labelSets: (env: Env) => LabelSetSource;
   /** Tenants and label sets for GET /v1/labelsets and the admin API; default: the R2/KV bindings. */
@@ -37,19 +41,26 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Hono<{ Bindings: Env }> {
-  // Created once per isolate (module scope of the entry), shared by all requests.
-  const runtime = lazy(() => loadVisionRuntime(deps.model, deps.runtimeOptions));
-  const modelSha256 = lazy(() => sha256Hex(deps.model.onnx));
-  const expectations = async (): Promise<ModelExpectations> => ({ dim: deps.model.dim, modelSha256: await modelSha256.get() });
+  // Created once per isolate (module scope of the entry), shared by all requests. The served model
+  // is chosen from the env by the first middleware below, before any route can ask for it.
+  const models = new ModelChoice(deps.model, deps.runtimeOptions, deps.models);
+  const expectations = async (): Promise<ModelExpectations> => {
+    const d = await models.served.describe();
+    return { dim: d.dim, modelSha256: d.sha256 };
+  };
   const registry = new LabelSetRegistry(expectations, deps.registry);
-  const classifier = new Classifier(runtime);
+  const classifier = new Classifier();
   const storage = deps.storage ?? storageFromEnv;
 
   let seeded = deps.seed === undefined;
   let seeding: Promise<void> | null = null;
 
   const app = new Hono<{ Bindings: Env }>();
-  app.route('/', healthRoutes({ modelId: deps.model.id, modelSha256: () => modelSha256.get(), modelLoaded: () => runtime.loaded }));
+  app.use('*', async (c, next) => {
+    models.select(c.env);
+    await next();
+  });
+  app.route('/', healthRoutes({ model: () => models.served }));
   app.use('/v1/*', async (c, next) => {
     if (!seeded && deps.seed) {
       seeding ??= deps.seed(c.env, expectations).then(
@@ -68,7 +79,8 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: Env }> {
   app.use('/v1/admin/*', requireAdmin());
   app.route('/', adminTenantRoutes({ storage }));
   app.route('/', adminLabelSetRoutes({ storage, expectations }));
-  app.route('/', classifyRoutes({ keys: deps.keys, labelSets: deps.labelSets, registry, classifier }));
+  app.route('/', adminModelRoutes({ storage }));
+  app.route('/', classifyRoutes({ keys: deps.keys, labelSets: deps.labelSets, registry, classifier, runtime: (keepAlive) => models.served.runtime(keepAlive) }));
   app.route('/', labelSetRoutes({ keys: deps.keys, storage }));
   app.notFound((c) => toErrorResponse(new HttpError('not_found', `No route for ${c.req.method} ${c.req.path}. See docs/api.md.`)));
   app.onError((err) => toErrorResponse(err));

@@ -19,7 +19,12 @@ export interface Env {
   DEMO_API_KEY?: string;
   /** Opens the /v1/admin routes (a Worker secret; locally in .dev.vars). Unset: admin API disabled. */
   ADMIN_TOKEN?: string;
-  /** Label-set artifacts and the authoritative registry records (docs/storage.md). */
+  /**
+   * The sha256 of the vision model to serve from R2 (models/<sha256>/, docs/storage.md); unset or
+   * empty: the model bundled into the Worker.
+   */
+  VISION_MODEL_SHA256?: string;
+  /** Label-set artifacts, vision models and the authoritative registry records (docs/storage.md). */
   LABELSETS?: R2Bucket;
   /** The read-side mirror of the registry: key hashes, tenants, current label-set versions. */
   REGISTRY?: KVNamespace;

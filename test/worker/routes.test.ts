@@ -8,7 +8,7 @@ describe('routes', () => {
   it('GET /healthz answers without loading the model; a header-only rejection does not load it either', async () => {
     const app = await makeTestApp();
     const health = async () => (await (await app.request('/healthz', {}, {})).json()) as { ok: boolean; model: string; model_sha256: string; model_loaded: boolean };
-    expect(await health()).toEqual({ ok: true, status: 'ok', model: 'tiny-clip-cifar10', model_sha256: await sha256Hex(DEFAULT_MODEL.onnx), model_loaded: false });
+    expect(await health()).toEqual({ ok: true, status: 'ok', model: 'tiny-clip-cifar10', model_sha256: await sha256Hex(DEFAULT_MODEL.onnx), model_source: 'bundled', model_loaded: false });
 
     const tooBig = await app.request('/v1/classify', { method: 'POST', body: pngHeaderOnly(30000, 30000), headers: { ...auth(), 'content-type': 'image/png' } }, {});
     expect(tooBig.status).toBe(422);

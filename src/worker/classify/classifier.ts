@@ -9,13 +9,14 @@ import { ImageTooLargeError } from '../../core/errors.ts';
 import { classifyEmbedding, type ScoredLabel } from '../../core/scoring.ts';
 import type { ResolvedLabelSet } from '../labelsets/registry.ts';
 import type { LabelSetRef } from '../labelsets/source.ts';
-import type { Lazy } from '../runtime/lazy.ts';
 import type { VisionRuntime } from '../vision/runtime.ts';
 
 /** Finds the current version of a label set, decoded (LabelSetRegistry bound to a source and TTL). */
 export type LabelSetLookup = (ref: LabelSetRef) => Promise<ResolvedLabelSet>;
 
 export interface ClassifyRequest {
+  /** The served model's runtime, loaded on the isolate's first request. */
+  readonly runtime: () => Promise<VisionRuntime>;
   readonly labelSet: LabelSetRef;
   readonly lookup: LabelSetLookup;
   readonly topK: number;
@@ -51,12 +52,10 @@ export function checkImageSize(bytes: Uint8Array, maxPixels: number): void {
 }
 
 export class Classifier {
-  constructor(private readonly runtime: Lazy<VisionRuntime>) {}
-
   async classify(bytes: Uint8Array, req: ClassifyRequest): Promise<ClassifyResult> {
     const start = performance.now();
     checkImageSize(bytes, req.maxImagePixels);
-    const [runtime, { version, artifact: labelSet }] = await Promise.all([this.runtime.get(), req.lookup(req.labelSet)]);
+    const [runtime, { version, artifact: labelSet }] = await Promise.all([req.runtime(), req.lookup(req.labelSet)]);
 
     const t0 = performance.now();
     const image = await decodeImage(bytes, { maxPixels: req.maxImagePixels });

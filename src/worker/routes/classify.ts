@@ -5,10 +5,13 @@ import { readLimits } from '../env.ts';
 import { requireTenant, type TenantVariables } from '../auth/require-tenant.ts';
 import type { KeyResolver } from '../auth/key-resolver.ts';
 import type { Classifier } from '../classify/classifier.ts';
+import { keepAliveOf } from '../http/keep-alive.ts';
 import { readImageUpload } from '../http/read-image.ts';
 import { parseLabelSetName, parseTopK } from '../http/query.ts';
 import type { LabelSetRegistry } from '../labelsets/registry.ts';
 import type { LabelSetSource } from '../labelsets/source.ts';
+import type { KeepAlive } from '../vision/served-model.ts';
+import type { VisionRuntime } from '../vision/runtime.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 
 export interface ClassifyRouteDeps {
@@ -16,6 +19,8 @@ export interface ClassifyRouteDeps {
   readonly labelSets: (env: Env) => LabelSetSource;
   readonly registry: LabelSetRegistry;
   readonly classifier: Classifier;
+  /** The served model's runtime (loaded on first use; `keepAlive` keeps the loading request alive). */
+  readonly runtime: (keepAlive: KeepAlive) => Promise<VisionRuntime>;
 }
 
 export function classifyRoutes(deps: ClassifyRouteDeps) {
@@ -28,6 +33,7 @@ export function classifyRoutes(deps: ClassifyRouteDeps) {
     const bytes = await readImageUpload(c.req.raw, limits.maxBodyBytes);
     const source = deps.labelSets(c.env);
     const result = await deps.classifier.classify(bytes, {
+      runtime: () => deps.runtime(keepAliveOf(c)),
       // The tenant comes from the key, never from the request: a key only ever reaches its own label sets.
       labelSet: { tenant: c.var.tenant, name },
       lookup: (ref) => deps.registry.get(source, ref, limits.currentVersionTtlMs),

@@ -1,0 +1,150 @@
+/**
+ * Vision models in R2, one folder per model keyed by the sha256 of its vision_model.onnx
+ * (models/<sha256>/: the graph, optionally its external-data weights, and manifest.json). Files are
+ * streamed into R2 with their sha256, which R2 checks against what it received, so a body cut short
+ * or altered in transit is never stored. The manifest is written last and create-only: a model with
+ * a manifest is complete and never changes (docs/storage.md, "Vision models in R2").
+ */
+import { HttpError } from '../http/errors.ts';
+import { MODEL_FILES, r2Keys, type ModelFileName } from './keys.ts';
+import { manifestContent, MODEL_MANIFEST_FORMAT, modelManifest, type ModelManifest, type ModelManifestInput } from './model-manifest.ts';
+import { parseRecord } from './records.ts';
+
+/** What R2 says about a stored file: its size and the sha256 R2 verified when it was put (null if it was put without one). */
+export interface StoredFile {
+  readonly bytes: number;
+  readonly sha256: string | null;
+}
+
+function hex(buf: ArrayBuffer): string {
+  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function isBadDigest(err: unknown): boolean {
+  // R2's BadDigest (error 10037): the body's sha256 is not the one given with the put.
+  return err instanceof Error && /10037|checksum you specified did not match/i.test(err.message);
+}
+
+export class ModelStore {
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The manifest of a published model, or null. A manifest that does not parse is an error (the object is corrupted). */
+  async manifest(sha256: string): Promise<ModelManifest | null> {
+    const obj = await this.bucket.get(r2Keys.modelManifest(sha256));
+    if (obj === null) return null;
+    return parseRecord(modelManifest, await obj.text(), r2Keys.modelManifest(sha256));
+  }
+
+  /** Every published model, sorted by id. */
+  async list(): Promise<ModelManifest[]> {
+    const keys: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.bucket.list({ prefix: r2Keys.modelPrefix, ...(cursor ? { cursor } : {}) });
+      keys.push(...page.objects.map((o) => o.key).filter((k) => k.endsWith('/manifest.json')));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    const manifests = await Promise.all(keys.map((k) => this.manifest(k.split('/')[1]!)));
+    return manifests.flatMap((m) => (m ? [m] : [])).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async stat(sha256: string, file: ModelFileName): Promise<StoredFile | null> {
+    const head = await this.bucket.head(r2Keys.modelFile(sha256, file));
+    if (head === null) return null;
+    const sum = head.checksums.sha256;
+    return { bytes: head.size, sha256: sum ? hex(sum) : null };
+  }
+
+  /** The bytes of one file as stored (not verified here: the loader checks them against the manifest). */
+  async read(sha256: string, file: ModelFileName): Promise<Uint8Array<ArrayBuffer> | null> {
+    const obj = await this.bucket.get(r2Keys.modelFile(sha256, file));
+    return obj === null ? null : new Uint8Array(await obj.arrayBuffer());
+  }
+
+  /**
+   * Streams one file of model `sha256` into R2, refused by R2 unless its sha256 is `fileSha256`.
+   * A file already stored with that sha256 and size is kept (the body is not read: 'exists').
+   * Anything else at the key (a corrupted or unverified object) is replaced, because the new one
+   * is verified. Once the model is published, its external-data file can only be the one its
+   * manifest names.
+   */
+  async putFile(sha256: string, file: ModelFileName, body: ReadableStream<Uint8Array>, bytes: number, fileSha256: string): Promise<'created' | 'exists'> {
+    if (file === 'vision_model.onnx' && fileSha256 !== sha256) {
+      throw new HttpError('invalid_argument', `vision_model.onnx is stored under its own sha256: the sha256 given (${fileSha256}) is not the one in the path (${sha256}).`);
+    }
+    if (file === 'vision_model.onnx.data') {
+      const published = await this.manifest(sha256);
+      const declared = published?.files['vision_model.onnx.data'];
+      if (published !== null && declared?.sha256 !== fileSha256) {
+        throw new HttpError(
+          'conflict',
+          declared
+            ? `Model ${sha256} is published with an external-data file of sha256 ${declared.sha256}; a published model never changes. A model with other weights needs its own vision_model.onnx.`
+            : `Model ${sha256} is published without external data; a published model never changes.`,
+        );
+      }
+    }
+    const existing = await this.stat(sha256, file);
+    if (existing !== null && existing.sha256 === fileSha256 && existing.bytes === bytes) {
+      await body.cancel().catch(() => undefined);
+      return 'exists';
+    }
+    try {
+      await this.bucket.put(r2Keys.modelFile(sha256, file), body, {
+        sha256: fileSha256,
+        httpMetadata: { contentType: 'application/octet-stream' },
+      });
+    } catch (err) {
+      if (isBadDigest(err)) {
+        throw new HttpError('invalid_artifact', `The uploaded ${file} does not have the sha256 ${fileSha256}: it was altered or cut short in transit, or it is another file. Nothing was stored; upload it again.`, {}, 422);
+      }
+      if (err instanceof TypeError) {
+        throw new HttpError('invalid_argument', `The body of ${file} did not have the length its Content-Length declared (${bytes} bytes). Nothing was stored; upload it again.`);
+      }
+      throw err;
+    }
+    return 'created';
+  }
+
+  /**
+   * Publishes the model: checks that every file the manifest names is stored with that size and
+   * the sha256 R2 verified, then writes the manifest create-only. Publishing the same manifest
+   * again is a no-op (`created: false`); a different one for a published model is a conflict.
+   */
+  async publish(sha256: string, input: ModelManifestInput): Promise<{ manifest: ModelManifest; created: boolean }> {
+    if (input.files['vision_model.onnx'].sha256 !== sha256) {
+      throw new HttpError('invalid_argument', `files["vision_model.onnx"].sha256 (${input.files['vision_model.onnx'].sha256}) must be the model's sha256 in the path (${sha256}).`);
+    }
+    const existing = await this.manifest(sha256);
+    if (existing !== null) return this.samePublished(existing, input);
+    for (const file of MODEL_FILES) {
+      const want = input.files[file];
+      if (want === undefined) continue;
+      const stored = await this.stat(sha256, file);
+      const upload = `upload it first: PUT /v1/admin/models/${sha256}/${file}${file === 'vision_model.onnx.data' ? `?sha256=${want.sha256}` : ''}`;
+      if (stored === null) throw new HttpError('conflict', `models/${sha256}/${file} is not in R2 yet; ${upload}.`);
+      if (stored.bytes !== want.bytes) throw new HttpError('conflict', `models/${sha256}/${file} holds ${stored.bytes} bytes, the manifest says ${want.bytes}; ${upload}.`);
+      if (stored.sha256 !== want.sha256) {
+        throw new HttpError('conflict', `models/${sha256}/${file} was ${stored.sha256 === null ? 'not stored with a verified sha256' : `stored with sha256 ${stored.sha256}`}, the manifest says ${want.sha256}; ${upload}.`);
+      }
+    }
+    const manifest: ModelManifest = { format: MODEL_MANIFEST_FORMAT, sha256, ...input, created_at: this.now().toISOString() };
+    const written = await this.bucket.put(r2Keys.modelManifest(sha256), JSON.stringify(manifest), {
+      onlyIf: { etagDoesNotMatch: '*' },
+      httpMetadata: { contentType: 'application/json' },
+    });
+    if (written !== null) return { manifest, created: true };
+    // A concurrent publish of this model won: fine if it was the same manifest.
+    const winner = await this.manifest(sha256);
+    if (winner === null) throw new HttpError('unavailable', `Publishing model ${sha256} raced with a delete; retry.`);
+    return this.samePublished(winner, input);
+  }
+
+  private samePublished(existing: ModelManifest, input: ModelManifestInput): { manifest: ModelManifest; created: boolean } {
+    if (manifestContent(existing) === manifestContent(input)) return { manifest: existing, created: false };
+    throw new HttpError('conflict', `Model ${existing.sha256} is already published (as "${existing.id}", ${existing.created_at}) with a different manifest; a published model never changes.`);
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The vision model an isolate serves. Without VISION_MODEL_SHA256 it is the model bundled into the
+ * Worker; with it, the model stored in R2 under that sha256 (docs/storage.md, "Vision models in
+ * R2"), for models too large to bundle. Either way it is loaded on the isolate's first request that
+ * needs it and kept for the isolate's life; concurrent first requests share one load.
+ *
+ * An R2 model is read whole, every file checked against its sha256 (the graph's is the model's
+ * own, the one label sets record) before onnxruntime sees a byte: a corrupted object is refused
+ * with 503, never served. A failed load is answered from memory for `retryAfterMs`, then retried,
+ * so a broken object costs one large read per isolate per retry window, not one per request.
+ */
+import type { Env } from '../env.ts';
+import { HttpError } from '../http/errors.ts';
+import { lazy, type Lazy } from '../runtime/lazy.ts';
+import { MODEL_SHA256, r2Keys, type ModelFileName } from '../store/keys.ts';
+import type { ModelManifest } from '../store/model-manifest.ts';
+import { ModelStore } from '../store/model-store.ts';
+import { sha256Hex, type VisionModelInfo, type VisionModelSpec } from './model.ts';
+import { createVisionRuntime, loadVisionRuntime, type VisionRuntime, type VisionRuntimeOptions } from './runtime.ts';
+
+export type ModelSource = 'bundled' | 'r2';
+
+/** What label sets are checked against, and what /healthz and classify report. */
+export interface ModelDescription {
+  readonly id: string;
+  /** sha256 of the model's vision_model.onnx: a label set's `model_sha256` must equal it. */
+  readonly sha256: string;
+  readonly dim: number;
+  readonly source: ModelSource;
+}
+
+/** Where the first load of the isolate spent its time, ms (wall clock: locally meaningful, see docs/api.md). */
+export interface ModelLoadTimings {
+  /** Reading the files from R2 (0 for the bundled model). */
+  readonly fetch: number;
+  /** sha256 of every file (0 for the bundled model: it is part of the deployed code). */
+  readonly verify: number;
+  /** onnxruntime session, preprocessor and JPEG decoder. */
+  readonly session: number;
+  readonly total: number;
+}
+
+/** Keeps the request that started a load alive until the load settles (ExecutionContext.waitUntil). */
+export type KeepAlive = (work: Promise<unknown>) => void;
+
+export interface ServedModel {
+  readonly source: ModelSource;
+  /** Cheap: the bundled model hashes its bytes once; an R2 model reads its manifest once. */
+  describe(): Promise<ModelDescription>;
+  /** The loaded runtime, loading it on first use. `keepAlive` is told about a load in progress. */
+  runtime(keepAlive?: KeepAlive): Promise<VisionRuntime>;
+  /** True once the runtime is loaded (never triggers a load). */
+  readonly loaded: boolean;
+  readonly loadTimings: ModelLoadTimings | null;
+}
+
+export interface ModelLoadOptions {
+  /** How long a failed R2 load is answered from memory before it is retried. Default 5000 ms. */
+  readonly retryAfterMs?: number;
+  /** Clock for `retryAfterMs` (tests). */
+  readonly now?: () => number;
+}
+
+export const DEFAULT_MODEL_RETRY_AFTER_MS = 5_000;
+
+const ms = (from: number, to: number): number => Math.round((to - from) * 100) / 100;
+
+function withKeepAlive<T>(value: Lazy<T>, keepAlive: KeepAlive | undefined): Promise<T> {
+  const p = value.get();
+  if (keepAlive && !value.loaded) keepAlive(p.catch(() => undefined));
+  return p;
+}
+
+export class BundledModel implements ServedModel {
+  readonly source = 'bundled' as const;
+  private timings: ModelLoadTimings | null = null;
+  private readonly sha256 = lazy(() => sha256Hex(this.spec.onnx));
+  private readonly loadedRuntime = lazy(async () => {
+    const t0 = performance.now();
+    const runtime = await loadVisionRuntime(this.spec, this.options);
+    const t1 = performance.now();
+    this.timings = { fetch: 0, verify: 0, session: ms(t0, t1), total: ms(t0, t1) };
+    return runtime;
+  });
+
+  constructor(
+    private readonly spec: VisionModelSpec,
+    private readonly options: VisionRuntimeOptions,
+  ) {}
+
+  async describe(): Promise<ModelDescription> {
+    return { id: this.spec.id, sha256: await this.sha256.get(), dim: this.spec.dim, source: this.source };
+  }
+
+  runtime(keepAlive?: KeepAlive): Promise<VisionRuntime> {
+    return withKeepAlive(this.loadedRuntime, keepAlive);
+  }
+
+  get loaded(): boolean {
+    return this.loadedRuntime.loaded;
+  }
+
+  get loadTimings(): ModelLoadTimings | null {
+    return this.timings;
+  }
+}
+
+export class R2Model implements ServedModel {
+  readonly source = 'r2' as const;
+  private timings: ModelLoadTimings | null = null;
+  private readonly retryAfterMs: number;
+  private readonly manifest: Lazy<ModelManifest>;
+  private readonly loadedRuntime: Lazy<VisionRuntime>;
+
+  constructor(
+    readonly sha256: string,
+    private readonly store: ModelStore,
+    private readonly options: VisionRuntimeOptions,
+    opts: ModelLoadOptions = {},
+  ) {
+    this.retryAfterMs = opts.retryAfterMs ?? DEFAULT_MODEL_RETRY_AFTER_MS;
+    const lazyOpts = { retryAfterMs: this.retryAfterMs, ...(opts.now ? { now: opts.now } : {}) };
+    this.manifest = lazy(() => this.logged(() => this.readManifest()), lazyOpts);
+    this.loadedRuntime = lazy(() => this.logged(() => this.load()), lazyOpts);
+  }
+
+  async describe(): Promise<ModelDescription> {
+    const m = await this.manifest.get();
+    return { id: m.id, sha256: this.sha256, dim: m.dim, source: this.source };
+  }
+
+  runtime(keepAlive?: KeepAlive): Promise<VisionRuntime> {
+    return withKeepAlive(this.loadedRuntime, keepAlive);
+  }
+
+  get loaded(): boolean {
+    return this.loadedRuntime.loaded;
+  }
+
+  get loadTimings(): ModelLoadTimings | null {
+    return this.timings;
+  }
+
+  private unavailable(problem: string): HttpError {
+    const seconds = Math.max(1, Math.ceil(this.retryAfterMs / 1000));
+    return new HttpError('unavailable', `${problem} This worker retries in ${seconds} s.`, { 'retry-after': String(seconds) });
+  }
+
+  /** Every failed attempt is logged once for the operator (the callers only get the response). */
+  private async logged<T>(attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (err) {
+      const wrapped = err instanceof HttpError ? err : this.unavailable(`Vision model ${this.sha256} from R2 could not be loaded: ${err instanceof Error ? err.message : String(err)}.`);
+      console.error(`vision model from R2: ${wrapped.message}`);
+      throw wrapped;
+    }
+  }
+
+  private async readManifest(): Promise<ModelManifest> {
+    let manifest: ModelManifest | null;
+    try {
+      manifest = await this.store.manifest(this.sha256);
+    } catch (err) {
+      throw this.unavailable(
+        `The manifest of vision model ${this.sha256} (${r2Keys.modelManifest(this.sha256)}) is corrupted (${err instanceof Error ? err.message : String(err)}). Delete it and publish the model again.`,
+      );
+    }
+    if (manifest === null) {
+      throw this.unavailable(
+        `The vision model ${this.sha256} named by VISION_MODEL_SHA256 is not in R2 (no ${r2Keys.modelManifest(this.sha256)}). Publish it with \`npx prompt-edge model publish --model DIR --target URL\`, or unset VISION_MODEL_SHA256 to serve the bundled model.`,
+      );
+    }
+    return manifest;
+  }
+
+  /** Reads one file and checks its size and sha256 against the manifest. */
+  private async readVerified(file: ModelFileName, want: { sha256: string; bytes: number }): Promise<{ bytes: Uint8Array<ArrayBuffer>; verifyMs: number }> {
+    const key = r2Keys.modelFile(this.sha256, file);
+    const bytes = await this.store.read(this.sha256, file);
+    if (bytes === null) throw this.unavailable(`${key} is missing from R2. Upload it again with \`npx prompt-edge model publish\`.`);
+    if (bytes.byteLength !== want.bytes) {
+      throw this.unavailable(`${key} is corrupted: it holds ${bytes.byteLength} bytes, its manifest says ${want.bytes}. It is not served; upload it again with \`npx prompt-edge model publish\`.`);
+    }
+    const t0 = performance.now();
+    const got = await sha256Hex(bytes);
+    const verifyMs = performance.now() - t0;
+    if (got !== want.sha256) {
+      throw this.unavailable(`${key} is corrupted: its sha256 is ${got}, expected ${want.sha256}. It is not served; upload it again with \`npx prompt-edge model publish\`.`);
+    }
+    return { bytes, verifyMs };
+  }
+
+  private async load(): Promise<VisionRuntime> {
+    const t0 = performance.now();
+    const manifest = await this.manifest.get();
+    const dataEntry = manifest.files['vision_model.onnx.data'];
+    // Both files at once; the graph's expected sha256 is the model's own, whatever the manifest says.
+    const [graph, data] = await Promise.all([
+      this.readVerified('vision_model.onnx', { sha256: this.sha256, bytes: manifest.files['vision_model.onnx'].bytes }),
+      dataEntry ? this.readVerified('vision_model.onnx.data', dataEntry) : Promise.resolve(null),
+    ]);
+    const t1 = performance.now();
+    const verify = graph.verifyMs + (data?.verifyMs ?? 0);
+    // A fresh description without bytes: the runtime must not keep the model alive after session creation.
+    const info: VisionModelInfo = { id: manifest.id, preprocessorConfig: manifest.preprocessor_config, imageSize: manifest.image_size, dim: manifest.dim };
+    let runtime: VisionRuntime;
+    try {
+      runtime = await createVisionRuntime(info, { onnx: graph.bytes, ...(data ? { externalData: { path: 'vision_model.onnx.data', data: data.bytes } } : {}) }, this.options);
+    } catch (err) {
+      throw this.unavailable(`onnxruntime could not create a session from vision model ${this.sha256} (${manifest.id}): ${err instanceof Error ? err.message : String(err)}.`);
+    }
+    const t2 = performance.now();
+    // One thread: the reads' wall time includes the hashing, which ran in between.
+    this.timings = { fetch: Math.max(0, ms(t0, t1 - verify)), verify: ms(0, verify), session: ms(t1, t2), total: ms(t0, t2) };
+    return runtime;
+  }
+}
+
+/** VISION_MODEL_SHA256 as configured: null when unset or empty (the bundled model). */
+export function configuredModelSha256(env: Env): string | null {
+  const raw = env.VISION_MODEL_SHA256?.trim() ?? '';
+  if (raw === '') return null;
+  const sha = raw.toLowerCase();
+  if (!MODEL_SHA256.test(sha)) {
+    throw new HttpError('internal', `VISION_MODEL_SHA256 is "${raw}", not a sha256 (64 hex digits). Set it to the sha256 printed by \`npx prompt-edge model publish\`, or unset it to serve the bundled model.`);
+  }
+  return sha;
+}
+
+export interface ModelChoiceOptions extends ModelLoadOptions {
+  /** The bucket that holds models/ (default: LABELSETS). */
+  readonly bucket?: (env: Env) => R2Bucket | undefined;
+}
+
+/**
+ * Picks the served model on the isolate's first request (an isolate's env never changes) and keeps
+ * it. A misconfiguration (malformed sha256, no bucket) is not remembered: every request reports it.
+ */
+export class ModelChoice {
+  private chosen: ServedModel | null = null;
+
+  constructor(
+    private readonly bundled: VisionModelSpec,
+    private readonly options: VisionRuntimeOptions,
+    private readonly opts: ModelChoiceOptions = {},
+  ) {}
+
+  select(env: Env): ServedModel {
+    if (this.chosen !== null) return this.chosen;
+    const sha = configuredModelSha256(env);
+    if (sha === null) return (this.chosen = new BundledModel(this.bundled, this.options));
+    const bucket = (this.opts.bucket ?? ((e: Env) => e.LABELSETS))(env);
+    if (!bucket) throw new HttpError('internal', 'VISION_MODEL_SHA256 is set but this worker has no LABELSETS (R2) binding to read the model from; add it to wrangler.toml (docs/storage.md).');
+    return (this.chosen = new R2Model(sha, new ModelStore(bucket), this.options, this.opts));
+  }
+
+  /** The model chosen by select(); only called after it (app.ts selects in its first middleware). */
+  get served(): ServedModel {
+    if (this.chosen === null) throw new Error('ModelChoice.served read before select(env)');
+    return this.chosen;
+  }
+}
