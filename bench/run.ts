@@ -17,7 +17,8 @@ import { makeTestJpeg } from './lib/test-image.ts';
 import { runCoopStep, type CoopStepResult } from './rows/coop-step.ts';
 import { runEncoder, type EncoderResult } from './rows/encoder.ts';
 import { runMemory, type MemoryResult } from './rows/memory.ts';
-import { ensureAccuracyLabelSets, runQuantAccuracy, type QuantAccuracyResult } from './rows/quant-accuracy.ts';
+import { runPromptEdgeNode, type PromptEdgeNodeResult } from './rows/prompt-edge-node.ts';
+import { ensureAccuracyLabelSets, runQuantAccuracy, runSynthCosine, type QuantAccuracyResult, type SynthCosineRow } from './rows/quant-accuracy.ts';
 import { runScoring, type ScoringResult } from './rows/scoring.ts';
 import { loadTransformers, runTransformersJs, TRANSFORMERS_PACKAGE, type TransformersJsResult } from './rows/transformers-js.ts';
 import { runWorkerLatency, type WorkerLatencyResult } from './rows/worker-latency.ts';
@@ -39,14 +40,26 @@ export interface BenchResults {
   seconds?: number;
   loadAverage: { start: number[]; end?: number[] };
   worker?: WorkerLatencyResult[];
-  transformersJs?: { results: TransformersJsResult[]; promptEdge: Array<{ model: string; labels: number; p50Ms: number }> } | { skipped: string };
+  transformersJs?: TransformersComparison | { skipped: string };
   encoder?: EncoderResult[];
   memory?: MemoryResult[];
   scoring?: ScoringResult[];
   coopStep?: CoopStepResult;
-  quantAccuracy?: QuantAccuracyResult;
+  quantAccuracy?: QuantAccuracyResult & { vitB32Cosine?: SynthCosineRow[] };
   errors: Record<string, string>;
 }
+
+/** The Transformers.js pipeline and prompt-edge on the same image, model files and labels. */
+export interface TransformersComparison {
+  readonly transformersJs: TransformersJsResult[];
+  /** CPUs here: onnxruntime-node's default (Transformers.js sets no thread count) is one thread per physical core. */
+  readonly machineCpus: number;
+  /** prompt-edge's request path on onnxruntime-node (the pipeline's runtime), same encoder as the worker. */
+  readonly promptEdgeNode: PromptEdgeNodeResult[];
+}
+
+/** Which worker model serves the same weights as a Transformers.js model. */
+const WORKER_MODEL_FOR: Record<string, string> = { 'tiny-clip-cifar10': 'tiny-clip-cifar10', 'ViT-B/32': 'vit-b-32-int8' };
 
 function machine(): Record<string, unknown> {
   let lscpu = '';
@@ -85,16 +98,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const jpeg = await makeTestJpeg(640, 480);
   const jpegPath = join(BENCH_CACHE, 'test-640x480.jpg');
   writeFileSync(jpegPath, jpeg);
-  const needVit = want('worker') || want('encoder') || want('memory') || want('transformers') || want('coop');
+  const needVit = want('worker') || want('encoder') || want('memory') || want('transformers') || want('coop') || want('accuracy');
   const vitDir = needVit ? await ensureVitB32(log) : '';
-  const variants: Partial<Record<'fp32' | 'fp16' | 'int8', ModelVariant>> = {};
+  const variants: Partial<Record<'fp32' | 'fp16' | 'int8' | 'q4' | 'q4b128', ModelVariant>> = {};
   if (needVit) {
     variants.int8 = ensureVariant(vitDir, 'vit-b-32', 'int8', log);
+    if (want('memory') || want('worker') || want('encoder') || want('accuracy')) variants.q4 = ensureVariant(vitDir, 'vit-b-32', 'q4', log);
+    if (want('memory')) variants.q4b128 = ensureVariant(vitDir, 'vit-b-32', 'q4', log, undefined, { blockSize: 128, zeroPoints: false });
     if (want('memory')) variants.fp16 = ensureVariant(vitDir, 'vit-b-32', 'fp16', log);
-    if (want('memory')) variants.fp32 = ensureVariant(vitDir, 'vit-b-32', 'fp32', log);
+    if (want('memory') || want('accuracy')) variants.fp32 = ensureVariant(vitDir, 'vit-b-32', 'fp32', log);
   }
   const defaultSets = await ensureLabelSets(DEFAULT_MODEL_DIR, 'tiny-clip-cifar10', log);
   const vitSets = needVit ? await ensureLabelSets(variants.int8!.dir, 'vit-b-32-int8', log) : undefined;
+  const vitQ4Sets = want('worker') ? await ensureLabelSets(variants.q4!.dir, 'vit-b-32-q4', log) : undefined;
   const labelCounts = { cifar10: CIFAR10_LABELS.length, l1000: THOUSAND_LABELS.length };
 
   if (want('scoring')) await attempt('scoring', async () => {
@@ -111,6 +127,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
       ['tiny-clip-cifar10 fp32', DEFAULT_MODEL_DIR, join(DEFAULT_MODEL_DIR, 'onnx', 'vision_model.onnx')],
       ['ViT-B/32 fp32', vitDir, join(vitDir, 'onnx', 'vision_model.onnx')],
       ['ViT-B/32 int8', variants.int8!.dir, variants.int8!.onnxPath],
+      ['ViT-B/32 q4', variants.q4!.dir, variants.q4!.onnxPath],
     ] as const) {
       log(`encoder alone: ${name}, onnxruntime-web (WASM) vs onnxruntime-node, one thread`);
       const proc = loadCheckpoint(dir).imageProcessor;
@@ -123,6 +140,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
     for (const m of [
       { id: 'tiny-clip-cifar10', onnxPath: join(DEFAULT_MODEL_DIR, 'onnx', 'vision_model.onnx'), modelDir: DEFAULT_MODEL_DIR, labelSets: defaultSets.files, n: opts.quick ? 10 : 60, warmup: 10 },
       { id: 'vit-b-32-int8', onnxPath: variants.int8!.onnxPath, modelDir: variants.int8!.dir, labelSets: vitSets!.files, n: opts.quick ? 5 : 20, warmup: 3 },
+      { id: 'vit-b-32-q4', onnxPath: variants.q4!.onnxPath, modelDir: variants.q4!.dir, labelSets: vitQ4Sets!.files, n: opts.quick ? 3 : 10, warmup: 2 },
     ]) {
       log(`POST /v1/classify in workerd (wrangler dev): ${m.id}`);
       results.worker.push(await runWorkerLatency(m, labelCounts, jpeg, { n: m.n, warmup: m.warmup }));
@@ -131,11 +149,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 
   if (want('memory')) await attempt('memory', async () => {
     results.memory = [];
-    for (const v of [variants.fp32!, variants.fp16!, variants.int8!]) {
+    for (const v of [variants.fp32!, variants.fp16!, variants.int8!, variants.q4!]) {
       log(`memory of the worker path: ${v.name} (single file)`);
       results.memory.push(await runMemory(v.name, v.onnxPath, vitSets!.files.l1000, jpegPath));
     }
-    for (const v of [variants.int8!]) {
+    for (const v of [variants.int8!, variants.q4!, variants.q4b128!]) {
       log(`memory of the worker path: ${v.name} (external data)`);
       results.memory.push(await runMemory(v.name, v.onnxPath, vitSets!.files.l1000, jpegPath, v.external));
     }
@@ -144,27 +162,35 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   if (want('transformers')) await attempt('transformers', async () => {
     const tjs = await loadTransformers();
     if (!tjs) {
-      results.transformersJs = { skipped: `${TRANSFORMERS_PACKAGE} is not installed (npm install --save-dev ${TRANSFORMERS_PACKAGE})` };
+      results.transformersJs = { skipped: `${TRANSFORMERS_PACKAGE} is not installed (npm install)` };
       log(`Transformers.js: skipped, ${TRANSFORMERS_PACKAGE} not installed`);
       return;
     }
-    // Transformers.js loads onnx/model_quantized.onnx for dtype q8: the whole model with the same int8 scheme.
+    // Transformers.js loads onnx/model_quantized.onnx for dtype q8: the whole model with the same int8 scheme as the worker's encoder.
     const q8 = join(vitDir, 'onnx', 'model_quantized.onnx');
     if (!existsSync(q8)) {
       log('quantising the ViT-B/32 whole model for Transformers.js (dtype q8)');
       writeFileSync(q8, quantizeModel(new Uint8Array(readFileSync(join(vitDir, 'onnx', 'model.onnx'))), { precision: 'int8' }).bytes);
     }
-    const out: TransformersJsResult[] = [];
+    const transformersJs: TransformersJsResult[] = [];
     for (const [dir, name, dtype] of [[DEFAULT_MODEL_DIR, 'tiny-clip-cifar10', 'fp32'], [vitDir, 'ViT-B/32', 'q8']] as const) {
       for (const labels of [CIFAR10_LABELS, THOUSAND_LABELS]) {
         const big = name === 'ViT-B/32';
-        const runs = opts.quick || (big && labels.length > 10) ? 1 : big ? 3 : labels.length > 10 ? 3 : 10;
+        const runs = opts.quick ? 1 : big && labels.length > 10 ? 3 : big || labels.length > 10 ? 5 : 20;
         log(`Transformers.js pipeline: ${name} (${dtype}), ${labels.length} labels, ${runs} run(s)`);
-        out.push(await runTransformersJs(tjs, dir, name, jpegPath, labels, { runs, warmup: 1, dtype }));
+        transformersJs.push(await runTransformersJs(tjs, dir, name, jpegPath, labels, { runs, warmup: big && labels.length > 10 ? 1 : 2, dtype }));
       }
     }
-    const pe = (results.worker ?? []).flatMap((w) => Object.values(w.byLabelSet).map((l) => ({ model: w.model, labels: l.labels, p50Ms: l.wall.p50 })));
-    results.transformersJs = { results: out, promptEdge: pe };
+    const promptEdgeNode: PromptEdgeNodeResult[] = [];
+    for (const [name, dir, onnx, sets] of [
+      ['tiny-clip-cifar10', DEFAULT_MODEL_DIR, join(DEFAULT_MODEL_DIR, 'onnx', 'vision_model.onnx'), defaultSets],
+      ['vit-b-32-int8', variants.int8!.dir, variants.int8!.onnxPath, vitSets!],
+    ] as const) {
+      log(`prompt-edge request path on onnxruntime-node: ${name}`);
+      const big = name !== 'tiny-clip-cifar10';
+      promptEdgeNode.push(...await runPromptEdgeNode(name, onnx, join(dir, 'preprocessor_config.json'), [sets.files.cifar10, sets.files.l1000], jpeg, { n: opts.quick ? 3 : big ? 10 : 30, warmup: 3 }));
+    }
+    results.transformersJs = { transformersJs, machineCpus: cpus().length, promptEdgeNode };
   });
 
   if (want('coop')) await attempt('coop', async () => {
@@ -176,6 +202,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
     log('accuracy of fp16/int8 encoders on cifar10-fewshot test (default model)');
     const sets = await ensureAccuracyLabelSets(DEFAULT_MODEL_DIR, CIFAR_TRAIN, log);
     results.quantAccuracy = await runQuantAccuracy(DEFAULT_MODEL_DIR, CIFAR_TEST, sets, log);
+    log('cosine to fp32 of the int8 and q4 encoders at ViT-B/32 size (synthetic weights)');
+    results.quantAccuracy.vitB32Cosine = await runSynthCosine(vitDir, CIFAR_TEST, [
+      { name: 'int8 dynamic', onnxPath: variants.int8!.onnxPath },
+      { name: 'q4 block 32', onnxPath: variants.q4!.onnxPath },
+    ], variants.fp32!.onnxPath, opts.quick ? 8 : 32);
   });
 
   results.loadAverage.end = loadavg().map((x) => Math.round(x * 100) / 100);
@@ -201,11 +232,21 @@ export function formatResults(r: BenchResults): string {
   if (r.transformersJs) {
     if ('skipped' in r.transformersJs) lines.push(`Transformers.js comparison: skipped (${r.transformersJs.skipped}).`, '');
     else {
-      lines.push('Same image, Transformers.js zero-shot-image-classification pipeline (onnxruntime-node) vs prompt-edge worker (wall p50), ms', '', '| model | labels | Transformers.js | prompt-edge | speed-up |', '| --- | ---: | ---: | ---: | ---: |');
-      const peModel = (name: string) => (name === 'ViT-B/32' ? 'vit-b-32-int8' : name);
-      for (const t of r.transformersJs.results) {
-        const pe = r.transformersJs.promptEdge.find((p) => p.model === peModel(t.model) && p.labels === t.labels);
-        lines.push(`| ${t.model} (${t.dtype}) | ${t.labels} | ${ms(t.p50Ms)} | ${pe ? ms(pe.p50Ms) : 'n/a'} | ${pe ? `${(t.p50Ms / pe.p50Ms).toFixed(1)}x` : 'n/a'} |`);
+      const c = r.transformersJs;
+      lines.push(
+        `Same JPEG, same model files, same labels: Transformers.js zero-shot-image-classification pipeline (onnxruntime-node, its default threads: ${c.machineCpus} CPUs here) vs prompt-edge, p50 ms (Transformers.js / prompt-edge in brackets)`,
+        '',
+        '| model | labels | Transformers.js pipeline call | prompt-edge worker, own timings_ms.total | worker wall through wrangler dev | prompt-edge request path on onnxruntime-node | same top-1 |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+      );
+      const ratio = (a: number, b: number | undefined) => (b ? ` (${(a / b).toFixed(1)}x)` : '');
+      for (const t of c.transformersJs) {
+        const workerModel = WORKER_MODEL_FOR[t.model];
+        const w = r.worker?.find((x) => x.model === workerModel);
+        const wl = w && Object.values(w.byLabelSet).find((l) => l.labels === t.labels);
+        const pn = c.promptEdgeNode.find((p) => p.model === workerModel && p.labels === t.labels);
+        const tops = [wl?.top, pn?.top].filter((x): x is string => x !== undefined);
+        lines.push(`| ${t.model} (${t.dtype}: ${t.file}) | ${t.labels} | ${ms(t.p50Ms)} | ${wl ? `${ms(wl.server.p50)}${ratio(t.p50Ms, wl.server.p50)}` : 'n/a'} | ${wl ? `${ms(wl.wall.p50)}${ratio(t.p50Ms, wl.wall.p50)}` : 'n/a'} | ${pn ? `${ms(pn.total.p50)}${ratio(t.p50Ms, pn.total.p50)}` : 'n/a'} | ${tops.length ? (tops.every((x) => x === t.top) ? 'yes' : `no (${t.top} vs ${tops.join(', ')})`) : 'n/a'} |`);
       }
       lines.push('');
     }
@@ -216,8 +257,8 @@ export function formatResults(r: BenchResults): string {
     lines.push('');
   }
   if (r.memory) {
-    lines.push('Worker-path memory, ViT-B/32 size (fresh process: onnxruntime-web + MozJPEG WASM, decode, preprocess, 3 encodes, scoring), MiB', '', '| encoder | layout | file(s) | WASM memory | JS heap | model bytes held by JS | isolate estimate | Node max RSS |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const x of r.memory) lines.push(`| ${x.model} | ${x.layout} | ${mb(x.modelFileBytes)} | ${mb(x.wasmBytes)} | ${mb(x.jsHeapUsed)} | ${mb(x.heldModelBytes)} | ${mb(x.isolateBytes)} | ${mb(x.nodeMaxRss)} |`);
+    lines.push('Worker-path memory, ViT-B/32 size (fresh process: onnxruntime-web + MozJPEG WASM, decode, preprocess, 3 encodes, scoring), MiB', '', '| encoder | layout | file(s) | WASM memory | JS heap | model bytes held by JS | isolate estimate | ... if JS drops the model bytes | Node max RSS |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const x of r.memory) lines.push(`| ${x.model} | ${x.layout} | ${mb(x.modelFileBytes)} | ${mb(x.wasmBytes)} | ${mb(x.jsHeapUsed)} | ${mb(x.heldModelBytes)} | ${mb(x.isolateBytes)} | ${mb(x.isolateBytesIfDropped)} | ${mb(x.nodeMaxRss)} |`);
     lines.push('');
   }
   if (r.scoring) {
@@ -239,6 +280,11 @@ export function formatResults(r: BenchResults): string {
     lines.push(`Quantised encoders, ${q.model} on ${q.n} cifar10-fewshot test images (onnxruntime-web)`, '', `| encoder | file MB | ${names.map((n) => `${n} accuracy`).join(' | ')} | top-1 agreement with fp32 | cosine to fp32 mean | min |`, `| --- | ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`);
     for (const row of q.rows) lines.push(`| ${row.variant} | ${(row.fileBytes / 1e6).toFixed(2)} | ${names.map((n) => `${(row.accuracy[n]! * 100).toFixed(2)}%`).join(' | ')} | ${(row.agreementWithFp32 * 100).toFixed(2)}% | ${row.cosineToFp32.mean.toFixed(6)} | ${row.cosineToFp32.min.toFixed(6)} |`);
     lines.push('');
+    if (q.vitB32Cosine) {
+      lines.push('ViT-B/32 size (synthetic weights: no accuracy, only how far the embeddings move), cosine to fp32', '', '| encoder | mean | min |', '| --- | ---: | ---: |');
+      for (const row of q.vitB32Cosine) lines.push(`| ${row.variant} | ${row.cosineToFp32.mean.toFixed(6)} | ${row.cosineToFp32.min.toFixed(6)} |`);
+      lines.push('');
+    }
   }
   for (const [row, msg] of Object.entries(r.errors)) lines.push(`Row "${row}" failed: ${msg.split('\n')[0]}`);
   return lines.join('\n');

@@ -1,7 +1,7 @@
 /**
  * The models and label sets the bench runs on, generated into .cache/bench and reused while valid:
  *   - the default model (artifacts/models/tiny-clip-cifar10);
- *   - a synthetic ViT-B/32 (synth-model, seed 0) and its fp16 / int8 image encoders (export-vision),
+ *   - a synthetic ViT-B/32 (synth-model, seed 0) and its fp16 / int8 / q4 image encoders (export-vision),
  *     each as a model folder whose onnx/vision_model.onnx is that variant (other files linked), so
  *     label sets built on it carry that encoder's sha256, as the worker requires;
  *   - zero-shot label sets with 10 labels (CIFAR-10) and 1 000 labels for each served model.
@@ -13,7 +13,7 @@ import { CLIP_SINGLE_TEMPLATE } from '../../src/core/templates.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { OPENAI_BPE_PATH } from '../../src/train/cli/commands/synth-model.ts';
 import { exportVision } from '../../src/train/export/export-vision.ts';
-import type { Int8Scheme, Precision } from '../../src/train/export/quantize.ts';
+import type { Int8Scheme, Precision, Q4Options } from '../../src/train/export/quantize.ts';
 import { buildPromptLabelSet } from '../../src/train/labelset-builder.ts';
 import { writeSynthModel } from '../../src/train/synth/synth-model.ts';
 import { TextTower } from '../../src/train/text-tower.ts';
@@ -60,8 +60,12 @@ function variantFolder(baseDir: string, name: string, vision: Uint8Array): strin
   return dir;
 }
 
-export function ensureVariant(baseDir: string, baseName: string, precision: Precision, log: Log, int8Scheme: Int8Scheme = 'dynamic'): ModelVariant {
-  const name = `${baseName}-${precision}${precision === 'int8' && int8Scheme !== 'dynamic' ? `-${int8Scheme}` : ''}`;
+/** q4 as the bench exports it unless told otherwise (export-vision's defaults): block 32, symmetric. */
+export const BENCH_Q4: Required<Pick<Q4Options, 'blockSize' | 'zeroPoints'>> = { blockSize: 32, zeroPoints: false };
+
+export function ensureVariant(baseDir: string, baseName: string, precision: Precision, log: Log, int8Scheme: Int8Scheme = 'dynamic', q4: Required<Pick<Q4Options, 'blockSize' | 'zeroPoints'>> = BENCH_Q4): ModelVariant {
+  const q4Suffix = `${q4.blockSize === BENCH_Q4.blockSize ? '' : `-b${q4.blockSize}`}${q4.zeroPoints ? '-zp' : ''}`;
+  const name = `${baseName}-${precision}${precision === 'int8' && int8Scheme !== 'dynamic' ? `-${int8Scheme}` : ''}${precision === 'q4' ? q4Suffix : ''}`;
   const dir = join(BENCH_CACHE, 'models', name);
   const onnxPath = join(dir, 'onnx', 'vision_model.onnx');
   const extDir = join(BENCH_CACHE, 'models', `${name}-external`);
@@ -69,10 +73,11 @@ export function ensureVariant(baseDir: string, baseName: string, precision: Prec
   const external = { onnxPath: join(extDir, 'vision_model.onnx'), dataPath: join(extDir, dataName), dataName };
   const stamp = join(dir, '.bench-complete');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === `${CACHE_VERSION}:${baseDir}`) return { name, dir, onnxPath, precision, external };
-  log(`exporting ${name} (export-vision --precision ${precision}${precision === 'int8' ? ` --int8-scheme ${int8Scheme}` : ''})`);
-  const single = exportVision({ modelDir: baseDir, precision, int8Scheme });
+  const flags = precision === 'int8' ? ` --int8-scheme ${int8Scheme}` : precision === 'q4' ? ` --q4-block-size ${q4.blockSize}${q4.zeroPoints ? ' --q4-zero-points' : ''}` : '';
+  log(`exporting ${name} (export-vision --precision ${precision}${flags})`);
+  const single = exportVision({ modelDir: baseDir, precision, int8Scheme, q4 });
   variantFolder(baseDir, name, single.model);
-  const ext = exportVision({ modelDir: baseDir, precision, int8Scheme, externalDataName: dataName });
+  const ext = exportVision({ modelDir: baseDir, precision, int8Scheme, q4, externalDataName: dataName });
   rmSync(extDir, { recursive: true, force: true });
   mkdirSync(extDir, { recursive: true });
   writeFileSync(external.onnxPath, ext.model);

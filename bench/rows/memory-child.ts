@@ -46,6 +46,19 @@ for (let i = 0; i < 3; i++) {
 }
 collect();
 const after = { ...process.memoryUsage(), wasm: ortWasmMemoryBytes() };
+/**
+ * Peak RSS of this process. /proc's VmHWM belongs to the address space exec created; getrusage's
+ * maxRSS is not reset by exec on Linux and so reports the (larger) spawning bench process.
+ */
+function peakRss(): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (kb) return Number(kb) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
 process.stdout.write(`${JSON.stringify({
   top,
   modelBytes: model.byteLength,
@@ -56,6 +69,6 @@ process.stdout.write(`${JSON.stringify({
   jsHeapGrowth: after.heapUsed - before.heapUsed,
   arrayBuffers: after.arrayBuffers,
   rss: after.rss,
-  maxRss: process.resourceUsage().maxRSS * 1024,
+  maxRss: peakRss(),
 })}\n`);
 await session.release();

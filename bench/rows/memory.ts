@@ -25,6 +25,8 @@ export interface MemoryResult {
   /** JS-held model bytes counted for the isolate. */
   readonly heldModelBytes: number;
   readonly isolateBytes: number;
+  /** The isolate estimate when JS lets go of the model bytes once the session exists (a model fetched from R2, not bundled). */
+  readonly isolateBytesIfDropped: number;
   readonly nodeMaxRss: number;
   readonly top: string;
 }
@@ -55,6 +57,7 @@ export async function runMemory(name: string, onnxPath: string, labelSetPath: st
     jsHeapUsed: r.jsHeapUsed,
     heldModelBytes: held,
     isolateBytes: r.wasmBytes + r.jsHeapUsed + held,
+    isolateBytesIfDropped: r.wasmBytes + r.jsHeapUsed,
     nodeMaxRss: r.maxRss,
     top: r.top,
   };

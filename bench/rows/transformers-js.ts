@@ -4,8 +4,8 @@
  * default device is onnxruntime-node). It runs the text encoder over every candidate label on
  * every call, which is what baking class embeddings avoids.
  *
- * @huggingface/transformers is an optional dev dependency of the bench: when it is not installed
- * the row says so instead of failing the bench.
+ * @huggingface/transformers is a dev dependency; loaded on demand so that a missing install costs
+ * only this row (which says so), not the bench.
  */
 import { basename, dirname } from 'node:path';
 import { median, round } from '../lib/stats.ts';
@@ -14,7 +14,10 @@ export interface TransformersJsResult {
   readonly model: string;
   readonly labels: number;
   readonly dtype: string;
+  /** The ONNX file the pipeline loaded, relative to the model folder. */
+  readonly file: string;
   readonly runs: number;
+  /** One pipeline call (image path in, sorted scores out), ms. */
   readonly p50Ms: number;
   readonly minMs: number;
   readonly top: string;
@@ -63,7 +66,8 @@ export async function runTransformersJs(
       times.push(performance.now() - t);
       top = out[0]?.label ?? '';
     }
-    return { model: modelName, labels: labels.length, dtype: opts.dtype, runs: opts.runs, p50Ms: round(median(times)), minMs: round(Math.min(...times)), top };
+    const file = opts.dtype === 'q8' ? 'onnx/model_quantized.onnx' : 'onnx/model.onnx';
+    return { model: modelName, labels: labels.length, dtype: opts.dtype, file, runs: opts.runs, p50Ms: round(median(times)), minMs: round(Math.min(...times)), top };
   } finally {
     await classifier.dispose?.();
   }

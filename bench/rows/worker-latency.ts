@@ -17,6 +17,8 @@ export interface LabelSetLatency {
   /** p50 of each stage. */
   readonly split: StageSplit;
   readonly p95Split: StageSplit;
+  /** Top-1 label of the last request. */
+  readonly top: string;
 }
 
 export interface WorkerLatencyResult {
@@ -50,6 +52,7 @@ export async function runWorkerLatency(model: WorkerModel, labelCounts: Record<s
         server: summarize(runs.map((r) => r.timings.total)),
         split: stageSummary(runs.map((r) => r.timings), 'p50'),
         p95Split: stageSummary(runs.map((r) => r.timings), 'p95'),
+        top: runs.at(-1)?.top ?? '',
       };
     }
     const mem = worker.workerdMemory();
