@@ -9,6 +9,7 @@ import { registerEvalCommand } from './commands/eval.ts';
 import { registerImageCommands } from './commands/image.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
 import { registerLabelsetCommands } from './commands/labelset.ts';
+import { registerModelCommands } from './commands/model.ts';
 import { registerRemoteLabelsetCommands } from './commands/labelset-remote.ts';
 import { registerTenantCommands } from './commands/tenant.ts';
 import { registerSynthModelCommand } from './commands/synth-model.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerExportVisionCommand(program);
   registerBenchCommand(program);
   registerTenantCommands(program);
+  registerModelCommands(program);
   registerTrainAndPublishCommand(program);
   for (const c of program.commands) {
     c.exitOverride();

@@ -71,6 +71,21 @@ const classification = z.object({
   timings_ms: z.record(z.string(), z.number()).optional(),
 });
 const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const modelFileEntry = z.object({ sha256: z.string(), bytes: z.number() });
+const storedModelFile = z.object({ sha256: z.string(), file: z.string(), bytes: z.number(), stored: z.enum(['created', 'exists']) });
+const publishedModel = z.object({
+  sha256: z.string(),
+  id: z.string(),
+  dim: z.number(),
+  image_size: z.number(),
+  files: z.record(z.string(), modelFileEntry),
+  created_at: z.string(),
+  created: z.boolean(),
+});
+const modelList = z.object({
+  serving: z.string().nullable(),
+  models: z.array(z.object({ sha256: z.string(), id: z.string(), dim: z.number(), external_data: z.boolean(), bytes: z.number(), created_at: z.string() })),
+});
 
 export type LabelSetInfo = z.infer<typeof labelSetInfo>;
 export type LabelSetList = z.infer<typeof labelSetList>;
@@ -81,6 +96,21 @@ export type RolledBackLabelSet = z.infer<typeof rolledBack>;
 export type DeletedLabelSet = z.infer<typeof deleted>;
 export type Health = z.infer<typeof health>;
 export type Classification = z.infer<typeof classification>;
+export type StoredModelFile = z.infer<typeof storedModelFile>;
+export type PublishedModel = z.infer<typeof publishedModel>;
+export type ModelList = z.infer<typeof modelList>;
+
+/** The files of a vision model in R2 (docs/storage.md, "Vision models in R2"). */
+export type ModelFileName = 'vision_model.onnx' | 'vision_model.onnx.data';
+
+/** What `PUT /v1/admin/models/:sha256` takes: the worker checks it against the stored files. */
+export interface ModelManifestUpload {
+  id: string;
+  dim: number;
+  image_size: number;
+  preprocessor_config: unknown;
+  files: Partial<Record<ModelFileName, { sha256: string; bytes: number }>>;
+}
 
 export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const LABEL_SET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -174,6 +204,41 @@ export class AdminClient {
       path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets/${seg(checkLabelSetName(name))}`,
       what: `delete label set ${tenant}/${name}`,
     });
+  }
+
+  /**
+   * Streams one file of vision model `modelSha256` into the worker's R2, which refuses it unless
+   * its sha256 is `fileSha256` (for vision_model.onnx, the model's own).
+   */
+  async putModelFile(modelSha256: string, file: ModelFileName, bytes: Uint8Array, fileSha256: string): Promise<StoredModelFile> {
+    const query = file === 'vision_model.onnx' ? '' : `?sha256=${fileSha256}`;
+    return this.admin(storedModelFile, {
+      method: 'PUT',
+      path: `/v1/admin/models/${seg(modelSha256)}/${file}${query}`,
+      what: `upload ${file} of model ${modelSha256.slice(0, 12)}`,
+      bytes,
+      contentType: 'application/octet-stream',
+    });
+  }
+
+  /** Publishes an uploaded model by its manifest (again with the same manifest: `created: false`). */
+  async publishModel(modelSha256: string, manifest: ModelManifestUpload): Promise<PublishedModel> {
+    return this.admin(publishedModel, { method: 'PUT', path: `/v1/admin/models/${seg(modelSha256)}`, what: `publish model ${manifest.id}`, json: manifest });
+  }
+
+  /** The manifest of a published model, or null when the worker has no model with this sha256. */
+  async getModel(modelSha256: string): Promise<PublishedModel | null> {
+    try {
+      const m = await this.admin(publishedModel.extend({ created: z.boolean().optional() }), { method: 'GET', path: `/v1/admin/models/${seg(modelSha256)}`, what: `get model ${modelSha256.slice(0, 12)}` });
+      return { ...m, created: false };
+    } catch (err) {
+      if (err instanceof AdminApiError && err.serverCode === 'model_not_found') return null;
+      throw err;
+    }
+  }
+
+  async listModels(): Promise<ModelList> {
+    return this.admin(modelList, { method: 'GET', path: '/v1/admin/models', what: 'list models' });
   }
 
   // --- tenant (Bearer tenant key) ------------------------------------------------------------

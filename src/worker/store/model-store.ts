@@ -66,7 +66,7 @@ export class ModelStore {
 
   /**
    * Streams one file of model `sha256` into R2, refused by R2 unless its sha256 is `fileSha256`.
-   * A file already stored with that sha256 and size is kept (the body is not read: 'exists').
+   * A file already stored with that sha256 and size is kept (the body is read but not stored: 'exists').
    * Anything else at the key (a corrupted or unverified object) is replaced, because the new one
    * is verified. Once the model is published, its external-data file can only be the one its
    * manifest names.
@@ -89,7 +89,9 @@ export class ModelStore {
     }
     const existing = await this.stat(sha256, file);
     if (existing !== null && existing.sha256 === fileSha256 && existing.bytes === bytes) {
-      await body.cancel().catch(() => undefined);
+      // Read to the end rather than cancel: answering before a large upload is sent makes HTTP
+      // clients (undici, curl) see a reset connection instead of the answer.
+      await body.pipeTo(new WritableStream()).catch(() => undefined);
       return 'exists';
     }
     try {
