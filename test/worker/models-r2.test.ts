@@ -82,6 +82,19 @@ describe('uploading a model (admin API)', () => {
     await expectError(await api.call('GET', `/v1/admin/models/${'0'.repeat(64)}`), 404, 'model_not_found');
   });
 
+  it('publishes files put into R2 directly (wrangler r2 object put: no verified sha256) by hashing them, and refuses a wrong one', async () => {
+    const api = makeApi();
+    const onnx = variantOnnx('direct');
+    const modelSha = await sha(onnx);
+    const manifest = manifestFor({ onnx: { sha256: modelSha, bytes: onnx.byteLength } }, 'direct-variant');
+    const altered = onnx.slice();
+    altered[7]! ^= 0x10;
+    await bindings().bucket.put(r2Keys.modelFile(modelSha, 'vision_model.onnx'), altered);
+    expect(await expectError(await api.call('PUT', `/v1/admin/models/${modelSha}`, { json: manifest }), 409, 'conflict')).toMatch(/has sha256 [0-9a-f]{64}, the manifest says/);
+    await bindings().bucket.put(r2Keys.modelFile(modelSha, 'vision_model.onnx'), onnx);
+    await json(await api.call('PUT', `/v1/admin/models/${modelSha}`, { json: manifest }), 201);
+  });
+
   it('refuses a body whose sha256 is not the declared one (R2 checks it) and stores nothing', async () => {
     const api = makeApi();
     const onnx = variantOnnx('bad-digest');

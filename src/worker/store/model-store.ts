@@ -16,6 +16,9 @@ export interface StoredFile {
   readonly sha256: string | null;
 }
 
+// Hashing uses workerd's crypto.DigestStream (streamed SHA-256; tsconfig's DOM lib types `crypto`
+// without it, hence the casts below).
+
 function hex(buf: ArrayBuffer): string {
   return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -58,10 +61,53 @@ export class ModelStore {
     return { bytes: head.size, sha256: sum ? hex(sum) : null };
   }
 
-  /** The bytes of one file as stored (not verified here: the loader checks them against the manifest). */
-  async read(sha256: string, file: ModelFileName): Promise<Uint8Array<ArrayBuffer> | null> {
+  /**
+   * sha256 of a stored file, streamed through the isolate without buffering it: for a file put
+   * without a verified sha256 (by `wrangler r2 object put`, which also takes files over the
+   * Workers request-body limit).
+   */
+  private async hashStored(sha256: string, file: ModelFileName): Promise<string | null> {
     const obj = await this.bucket.get(r2Keys.modelFile(sha256, file));
-    return obj === null ? null : new Uint8Array(await obj.arrayBuffer());
+    if (obj === null) return null;
+    const digest = new (crypto as unknown as { DigestStream: typeof DigestStream }).DigestStream('SHA-256');
+    await obj.body.pipeTo(digest);
+    return hex(await digest.digest);
+  }
+
+  /**
+   * The bytes of one file as stored and their sha256 (the caller compares it with the manifest).
+   * The body is hashed chunk by chunk as it streams in, so the hashing overlaps the transfer, and
+   * copied into one buffer of the object's size (no second whole copy while reading).
+   */
+  async readHashed(sha256: string, file: ModelFileName): Promise<{ bytes: Uint8Array<ArrayBuffer>; sha256: string; hashMs: number } | null> {
+    const key = r2Keys.modelFile(sha256, file);
+    const obj = await this.bucket.get(key);
+    if (obj === null) return null;
+    const bytes = new Uint8Array(obj.size);
+    const digest = new (crypto as unknown as { DigestStream: typeof DigestStream }).DigestStream('SHA-256');
+    const hashing = digest.getWriter();
+    const reader = obj.body.getReader();
+    let offset = 0;
+    let hashMs = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (offset + value.byteLength > bytes.byteLength) {
+        await reader.cancel().catch(() => undefined);
+        throw new Error(`${key} streamed more bytes than its size (${obj.size})`);
+      }
+      bytes.set(value, offset);
+      offset += value.byteLength;
+      const t = performance.now();
+      await hashing.write(value);
+      hashMs += performance.now() - t;
+    }
+    if (offset !== bytes.byteLength) throw new Error(`${key} streamed ${offset} bytes of its ${obj.size}`);
+    const t = performance.now();
+    await hashing.close();
+    const hash = hex(await digest.digest);
+    hashMs += performance.now() - t;
+    return { bytes, sha256: hash, hashMs };
   }
 
   /**
@@ -113,7 +159,7 @@ export class ModelStore {
 
   /**
    * Publishes the model: checks that every file the manifest names is stored with that size and
-   * the sha256 R2 verified, then writes the manifest create-only. Publishing the same manifest
+   * sha256 (the one R2 verified at upload, or else hashed here), then writes the manifest create-only. Publishing the same manifest
    * again is a no-op (`created: false`); a different one for a published model is a conflict.
    */
   async publish(sha256: string, input: ModelManifestInput): Promise<{ manifest: ModelManifest; created: boolean }> {
@@ -129,9 +175,8 @@ export class ModelStore {
       const upload = `upload it first: PUT /v1/admin/models/${sha256}/${file}${file === 'vision_model.onnx.data' ? `?sha256=${want.sha256}` : ''}`;
       if (stored === null) throw new HttpError('conflict', `models/${sha256}/${file} is not in R2 yet; ${upload}.`);
       if (stored.bytes !== want.bytes) throw new HttpError('conflict', `models/${sha256}/${file} holds ${stored.bytes} bytes, the manifest says ${want.bytes}; ${upload}.`);
-      if (stored.sha256 !== want.sha256) {
-        throw new HttpError('conflict', `models/${sha256}/${file} was ${stored.sha256 === null ? 'not stored with a verified sha256' : `stored with sha256 ${stored.sha256}`}, the manifest says ${want.sha256}; ${upload}.`);
-      }
+      const actual = stored.sha256 ?? (await this.hashStored(sha256, file));
+      if (actual !== want.sha256) throw new HttpError('conflict', `models/${sha256}/${file} has sha256 ${actual ?? '(gone)'}, the manifest says ${want.sha256}; ${upload}.`);
     }
     const manifest: ModelManifest = { format: MODEL_MANIFEST_FORMAT, sha256, ...input, created_at: this.now().toISOString() };
     const written = await this.bucket.put(r2Keys.modelManifest(sha256), JSON.stringify(manifest), {
