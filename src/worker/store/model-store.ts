@@ -16,9 +16,6 @@ export interface StoredFile {
   readonly sha256: string | null;
 }
 
-// Hashing uses workerd's crypto.DigestStream (streamed SHA-256; tsconfig's DOM lib types `crypto`
-// without it, hence the casts below).
-
 function hex(buf: ArrayBuffer): string {
   return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 }
@@ -69,45 +66,16 @@ export class ModelStore {
   private async hashStored(sha256: string, file: ModelFileName): Promise<string | null> {
     const obj = await this.bucket.get(r2Keys.modelFile(sha256, file));
     if (obj === null) return null;
+    // workerd's streamed SHA-256 (tsconfig's DOM lib types `crypto` without DigestStream).
     const digest = new (crypto as unknown as { DigestStream: typeof DigestStream }).DigestStream('SHA-256');
     await obj.body.pipeTo(digest);
     return hex(await digest.digest);
   }
 
-  /**
-   * The bytes of one file as stored and their sha256 (the caller compares it with the manifest).
-   * The body is hashed chunk by chunk as it streams in, so the hashing overlaps the transfer, and
-   * copied into one buffer of the object's size (no second whole copy while reading).
-   */
-  async readHashed(sha256: string, file: ModelFileName): Promise<{ bytes: Uint8Array<ArrayBuffer>; sha256: string; hashMs: number } | null> {
-    const key = r2Keys.modelFile(sha256, file);
-    const obj = await this.bucket.get(key);
-    if (obj === null) return null;
-    const bytes = new Uint8Array(obj.size);
-    const digest = new (crypto as unknown as { DigestStream: typeof DigestStream }).DigestStream('SHA-256');
-    const hashing = digest.getWriter();
-    const reader = obj.body.getReader();
-    let offset = 0;
-    let hashMs = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (offset + value.byteLength > bytes.byteLength) {
-        await reader.cancel().catch(() => undefined);
-        throw new Error(`${key} streamed more bytes than its size (${obj.size})`);
-      }
-      bytes.set(value, offset);
-      offset += value.byteLength;
-      const t = performance.now();
-      await hashing.write(value);
-      hashMs += performance.now() - t;
-    }
-    if (offset !== bytes.byteLength) throw new Error(`${key} streamed ${offset} bytes of its ${obj.size}`);
-    const t = performance.now();
-    await hashing.close();
-    const hash = hex(await digest.digest);
-    hashMs += performance.now() - t;
-    return { bytes, sha256: hash, hashMs };
+  /** The bytes of one file as stored (not verified here: the loader checks them against the manifest). */
+  async read(sha256: string, file: ModelFileName): Promise<Uint8Array<ArrayBuffer> | null> {
+    const obj = await this.bucket.get(r2Keys.modelFile(sha256, file));
+    return obj === null ? null : new Uint8Array(await obj.arrayBuffer());
   }
 
   /**
