@@ -39,6 +39,8 @@ export interface BenchResults {
   started: string;
   seconds?: number;
   loadAverage: { start: number[]; end?: number[] };
+  /** Wall seconds each row took (models and label sets generated before the rows are not in them). */
+  rowSeconds: Record<string, number>;
   worker?: WorkerLatencyResult[];
   transformersJs?: TransformersComparison | { skipped: string };
   encoder?: EncoderResult[];
@@ -85,14 +87,16 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const t0 = performance.now();
   const log = opts.log;
   const want = (r: BenchRow) => opts.rows.includes(r);
-  const results: BenchResults = { machine: machine(), started: new Date().toISOString(), loadAverage: { start: loadavg().map((x) => Math.round(x * 100) / 100) }, errors: {} };
+  const results: BenchResults = { machine: machine(), started: new Date().toISOString(), loadAverage: { start: loadavg().map((x) => Math.round(x * 100) / 100) }, rowSeconds: {}, errors: {} };
   const attempt = async (row: string, fn: () => Promise<void>) => {
+    const started = performance.now();
     try {
       await fn();
     } catch (err) {
       results.errors[row] = (err as Error).message;
       log(`${row}: FAILED: ${(err as Error).message.split('\n')[0]}`);
     }
+    results.rowSeconds[row] = Math.round((performance.now() - started) / 100) / 10;
   };
 
   const jpeg = await makeTestJpeg(640, 480);
@@ -140,7 +144,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
     for (const m of [
       { id: 'tiny-clip-cifar10', onnxPath: join(DEFAULT_MODEL_DIR, 'onnx', 'vision_model.onnx'), modelDir: DEFAULT_MODEL_DIR, labelSets: defaultSets.files, n: opts.quick ? 10 : 60, warmup: 10 },
       { id: 'vit-b-32-int8', onnxPath: variants.int8!.onnxPath, modelDir: variants.int8!.dir, labelSets: vitSets!.files, n: opts.quick ? 5 : 20, warmup: 3 },
-      { id: 'vit-b-32-q4', onnxPath: variants.q4!.onnxPath, modelDir: variants.q4!.dir, labelSets: vitQ4Sets!.files, n: opts.quick ? 3 : 10, warmup: 2 },
+      { id: 'vit-b-32-q4', onnxPath: variants.q4!.onnxPath, modelDir: variants.q4!.dir, labelSets: vitQ4Sets!.files, n: opts.quick ? 3 : 6, warmup: 2 },
     ]) {
       log(`POST /v1/classify in workerd (wrangler dev): ${m.id}`);
       results.worker.push(await runWorkerLatency(m, labelCounts, jpeg, { n: m.n, warmup: m.warmup }));
@@ -219,7 +223,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 export function formatResults(r: BenchResults): string {
   const lines: string[] = [];
   const m = r.machine;
-  lines.push(`Machine: ${m.cpu}, ${m.cpus} CPUs (${(m.flags as string[]).join(', ')}), ${m.memoryGiB} GiB; Node ${m.node}; onnxruntime-web ${m.onnxruntimeWeb}, onnxruntime-node ${m.onnxruntimeNode}. Load average at start ${r.loadAverage.start.join(' / ')}, at end ${r.loadAverage.end?.join(' / ') ?? '?'}. Bench took ${r.seconds ?? '?'} s.`, '');
+  lines.push(`Machine: ${m.cpu}, ${m.cpus} CPUs (${(m.flags as string[]).join(', ')}), ${m.memoryGiB} GiB; Node ${m.node}; onnxruntime-web ${m.onnxruntimeWeb}, onnxruntime-node ${m.onnxruntimeNode}. Load average at start ${r.loadAverage.start.join(' / ')}, at end ${r.loadAverage.end?.join(' / ') ?? '?'}. Bench took ${r.seconds ?? '?'} s (rows: ${Object.entries(r.rowSeconds ?? {}).map(([k, v]) => `${k} ${v} s`).join(', ')}).`, '');
   if (r.worker) {
     lines.push('POST /v1/classify in workerd (wrangler dev), 640x480 JPEG, ms', '', '| model | labels | wall p50 | wall p95 | worker total p50 | p95 | decode | preprocess | encode | score |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const w of r.worker) for (const l of Object.values(w.byLabelSet)) {

@@ -126,7 +126,21 @@ function procStatusKb(pid: number, field: string): number {
   }
 }
 
+/**
+ * Starts `wrangler dev` on a free port. A port found free can be taken by another process before
+ * workerd binds it (other wrangler devs run on this machine): such a start is retried on a new port.
+ */
 export async function startWorker(configPath: string, timeoutMs = 240_000): Promise<RunningWorker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWorkerOnce(configPath, timeoutMs);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startWorkerOnce(configPath: string, timeoutMs: number): Promise<RunningWorker> {
   const port = await freePort();
   const started = performance.now();
   const wrangler = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
