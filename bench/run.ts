@@ -16,6 +16,7 @@ import { BENCH_CACHE, CIFAR10_LABELS, CIFAR_TEST, CIFAR_TRAIN, DEFAULT_MODEL_DIR
 import { makeTestJpeg } from './lib/test-image.ts';
 import { runCoopStep, type CoopStepResult } from './rows/coop-step.ts';
 import { runEncoder, type EncoderResult } from './rows/encoder.ts';
+import { formatModelFromR2, modelFromR2Cases, runModelFromR2, type ModelFromR2Result } from './rows/model-from-r2.ts';
 import { runMemory, type MemoryResult } from './rows/memory.ts';
 import { runPromptEdgeNode, type PromptEdgeNodeResult } from './rows/prompt-edge-node.ts';
 import { ensureAccuracyLabelSets, runQuantAccuracy, runSynthCosine, type QuantAccuracyResult, type SynthCosineRow } from './rows/quant-accuracy.ts';
@@ -23,7 +24,7 @@ import { runScoring, type ScoringResult } from './rows/scoring.ts';
 import { loadTransformers, runTransformersJs, TRANSFORMERS_PACKAGE, type TransformersJsResult } from './rows/transformers-js.ts';
 import { runWorkerLatency, type WorkerLatencyResult } from './rows/worker-latency.ts';
 
-export const BENCH_ROWS = ['worker', 'transformers', 'encoder', 'memory', 'scoring', 'coop', 'accuracy'] as const;
+export const BENCH_ROWS = ['worker', 'r2', 'transformers', 'encoder', 'memory', 'scoring', 'coop', 'accuracy'] as const;
 export type BenchRow = (typeof BENCH_ROWS)[number];
 
 export interface BenchOptions {
@@ -42,6 +43,7 @@ export interface BenchResults {
   /** Wall seconds each row took (models and label sets generated before the rows are not in them). */
   rowSeconds: Record<string, number>;
   worker?: WorkerLatencyResult[];
+  modelFromR2?: ModelFromR2Result[];
   transformersJs?: TransformersComparison | { skipped: string };
   encoder?: EncoderResult[];
   memory?: MemoryResult[];
@@ -102,12 +104,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const jpeg = await makeTestJpeg(640, 480);
   const jpegPath = join(BENCH_CACHE, 'test-640x480.jpg');
   writeFileSync(jpegPath, jpeg);
-  const needVit = want('worker') || want('encoder') || want('memory') || want('transformers') || want('coop') || want('accuracy');
+  const needVit = want('worker') || want('r2') || want('encoder') || want('memory') || want('transformers') || want('coop') || want('accuracy');
   const vitDir = needVit ? await ensureVitB32(log) : '';
   const variants: Partial<Record<'fp32' | 'fp16' | 'int8' | 'q4' | 'q4b128', ModelVariant>> = {};
   if (needVit) {
     variants.int8 = ensureVariant(vitDir, 'vit-b-32', 'int8', log);
-    if (want('memory') || want('worker') || want('encoder') || want('accuracy')) variants.q4 = ensureVariant(vitDir, 'vit-b-32', 'q4', log);
+    if (want('memory') || want('worker') || want('r2') || want('encoder') || want('accuracy')) variants.q4 = ensureVariant(vitDir, 'vit-b-32', 'q4', log);
     if (want('memory')) variants.q4b128 = ensureVariant(vitDir, 'vit-b-32', 'q4', log, undefined, { blockSize: 128, zeroPoints: false });
     if (want('memory')) variants.fp16 = ensureVariant(vitDir, 'vit-b-32', 'fp16', log);
     if (want('memory') || want('accuracy')) variants.fp32 = ensureVariant(vitDir, 'vit-b-32', 'fp32', log);
@@ -149,6 +151,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
       log(`POST /v1/classify in workerd (wrangler dev): ${m.id}`);
       results.worker.push(await runWorkerLatency(m, labelCounts, jpeg, { n: m.n, warmup: m.warmup }));
     }
+  });
+
+  if (want('r2')) await attempt('r2', async () => {
+    const cases = modelFromR2Cases({ defaultLabelSet: defaultSets.files.cifar10, vitInt8: variants.int8!, vitLabelSet: vitSets!.files.cifar10 });
+    // q4 with its weights as external data: the ViT-B/32 encoder the memory row finds under 128 MB.
+    cases.push({ name: 'vit-b-32-q4 (external data)', source: 'r2', modelDir: variants.q4!.dir, onnxPath: variants.q4!.external!.onnxPath, labelSet: vitSets!.files.cifar10 });
+    results.modelFromR2 = await runModelFromR2(cases, jpeg, opts.quick ? { coldStarts: 1, warm: 3 } : { coldStarts: 2, warm: 5 }, log);
   });
 
   if (want('memory')) await attempt('memory', async () => {
@@ -233,6 +242,7 @@ export function formatResults(r: BenchResults): string {
     for (const w of r.worker) lines.push(`| ${w.model} | ${ms(w.coldStart.wallMs)} | ${ms(w.coldStart.timings.total)} | ${ms(w.coldStart.timings.encode)} | ${mb(w.workerdRss.idle)} -> ${mb(w.workerdRss.peak)} |`);
     lines.push('');
   }
+  if (r.modelFromR2) lines.push(...formatModelFromR2(r.modelFromR2));
   if (r.transformersJs) {
     if ('skipped' in r.transformersJs) lines.push(`Transformers.js comparison: skipped (${r.transformersJs.skipped}).`, '');
     else {
