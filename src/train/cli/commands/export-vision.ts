@@ -1,8 +1,8 @@
 /** `export-vision`: the image encoder at fp32, fp16, int8 or 4-bit (q4), as one ONNX file for the worker. */
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../../core/errors.ts';
-import { exportVision, type VisionSource } from '../../export/export-vision.ts';
+import { exportVision, exportVisionParts, type VisionSource } from '../../export/export-vision.ts';
 import type { Int8Scheme, Precision } from '../../export/quantize.ts';
 import { DEFAULT_MODEL_DIR, parseIntOption, writeFileAtomic } from '../common.ts';
 import { emit } from '../output.ts';
@@ -12,7 +12,7 @@ const oneOf = <T extends string>(option: string, values: readonly T[]) => (raw: 
   throw new InvalidArgumentError(`${option} must be one of ${values.join(', ')} (got "${raw}").`);
 };
 
-interface ExportOpts { model: string; precision: Precision; int8Scheme: Int8Scheme; q4BlockSize: number; q4ZeroPoints?: boolean; source: VisionSource; out: string; externalData?: boolean; json?: boolean }
+interface ExportOpts { model: string; precision: Precision; int8Scheme: Int8Scheme; q4BlockSize: number; q4ZeroPoints?: boolean; source: VisionSource; out: string; externalData?: boolean; parts: number; json?: boolean }
 
 const Q4_BLOCK_SIZES = [16, 32, 64, 128, 256] as const;
 
@@ -32,14 +32,16 @@ export function registerExportVisionCommand(program: Command): void {
     .option('--source <s>', 'onnx (the folder\'s onnx/vision_model.onnx) | safetensors (rebuilt from model.safetensors by the project\'s graph builder)', oneOf('--source', ['onnx', 'safetensors'] as const), 'onnx')
     .requiredOption('--out <file>', 'ONNX file to write')
     .option('--external-data', 'write the weights to <out>.data (ONNX external data): onnxruntime-web then loads them with one copy in WASM memory instead of two')
+    .option('--parts <n>', 'split the encoder into n consecutive models <out>.part<k>.onnx (cut between transformer layers): a runtime that creates one session per part and drops each part\'s bytes before reading the next holds one part\'s weights in JS at a time', parseIntOption('--parts', 1, 64), 1)
     .option('--json', 'print a JSON summary and nothing else on stdout')
     .action((opts: ExportOpts) => {
+      if (opts.parts > 1) return writeParts(opts);
       const dataName = opts.externalData ? `${basename(opts.out)}.data` : undefined;
       const result = exportVision({
         modelDir: opts.model,
         precision: opts.precision,
         int8Scheme: opts.int8Scheme,
-        q4: { blockSize: opts.q4BlockSize, zeroPoints: opts.q4ZeroPoints ?? false },
+        q4: q4Options(opts),
         source: opts.source,
         ...(dataName ? { externalDataName: dataName } : {}),
       });
@@ -47,6 +49,34 @@ export function registerExportVisionCommand(program: Command): void {
       writeFileAtomic(opts.out, result.model);
       const r = result.report;
       emit(opts, { out: opts.out, ...(result.externalData ? { external_data: `${opts.out}.data` } : {}), ...r },
-        () => `wrote ${opts.out}${result.externalData ? ` (+ ${opts.out}.data)` : ''}: ${r.precision}${r.int8Scheme ? ` (${r.int8Scheme})` : ''}${r.q4 ? ` (block ${r.q4.blockSize}, ${r.q4.zeroPoints ? 'zero points' : 'symmetric'})` : ''}, ${(r.bytesIn / 1e6).toFixed(1)} MB -> ${(r.bytesOut / 1e6).toFixed(1)} MB`);
+        () => `wrote ${opts.out}${result.externalData ? ` (+ ${opts.out}.data)` : ''}: ${describe(r)}`);
     });
+}
+
+const q4Options = (opts: ExportOpts) => ({ blockSize: opts.q4BlockSize, zeroPoints: opts.q4ZeroPoints ?? false });
+
+function describe(r: ReturnType<typeof exportVision>['report']): string {
+  return `${r.precision}${r.int8Scheme ? ` (${r.int8Scheme})` : ''}${r.q4 ? ` (block ${r.q4.blockSize}, ${r.q4.zeroPoints ? 'zero points' : 'symmetric'})` : ''}, ${(r.bytesIn / 1e6).toFixed(1)} MB -> ${(r.bytesOut / 1e6).toFixed(1)} MB`;
+}
+
+/** --parts: <out stem>.part<k>.onnx (+ .data), in order. */
+function writeParts(opts: ExportOpts): void {
+  const stem = basename(opts.out).replace(/\.onnx$/, '');
+  const partName = (k: number) => `${stem}.part${k}.onnx`;
+  const { parts, report } = exportVisionParts({
+    modelDir: opts.model,
+    precision: opts.precision,
+    int8Scheme: opts.int8Scheme,
+    q4: q4Options(opts),
+    source: opts.source,
+    parts: opts.parts,
+    ...(opts.externalData ? { externalDataName: (k: number) => `${partName(k)}.data` } : {}),
+  });
+  const files = parts.map((p, k) => {
+    const path = join(dirname(opts.out), partName(k));
+    if (p.externalData) writeFileAtomic(`${path}.data`, p.externalData);
+    writeFileAtomic(path, p.model);
+    return { path, ...(p.externalData ? { external_data: `${path}.data` } : {}), ...(p.input ? { input: p.input } : {}), ...(p.output ? { output: p.output } : {}) };
+  });
+  emit(opts, { parts: files, ...report }, () => `wrote ${files.length} parts ${files.map((f) => basename(f.path)).join(', ')}${opts.externalData ? ' (+ .data each)' : ''}: ${describe(report)}`);
 }

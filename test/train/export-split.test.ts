@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/core/errors.ts';
+import { exportVision, exportVisionParts } from '../../src/train/export/export-vision.ts';
+import { parseModel } from '../../src/train/export/onnx-model-io.ts';
+import { cutPoints, splitModel } from '../../src/train/export/split-model.ts';
+
+const MODEL_DIR = 'artifacts/models/tiny-clip-cifar10';
+const BATCH = 2;
+const pixels = new Float32Array(BATCH * 3 * 32 * 32).map((_, i) => Math.cos(i * 0.21) * 1.4);
+
+/** Runs the parts one after another, each fed the previous one's output. */
+async function runChain(parts: ReadonlyArray<{ model: Uint8Array; externalData?: Uint8Array; externalDataName?: string }>): Promise<Float32Array> {
+  let feed = new ort.Tensor('float32', pixels, [BATCH, 3, 32, 32]);
+  for (const p of parts) {
+    const s = await ort.InferenceSession.create(p.model, {
+      intraOpNumThreads: 1,
+      ...(p.externalData ? { externalData: [{ path: p.externalDataName!, data: p.externalData }] } : {}),
+    });
+    try {
+      expect(s.inputNames).toHaveLength(1);
+      expect(s.outputNames).toHaveLength(1);
+      feed = (await s.run({ [s.inputNames[0]!]: feed }))[s.outputNames[0]!] as ort.Tensor;
+    } finally {
+      await s.release();
+    }
+  }
+  return feed.data as Float32Array;
+}
+
+async function runWhole(model: Uint8Array): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
+  try {
+    return (await s.run({ pixel_values: new ort.Tensor('float32', pixels, [BATCH, 3, 32, 32]) })).image_embeds!.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+describe('splitting an encoder into consecutive parts', () => {
+  // The project's own graph (rebuilt from model.safetensors) can be cut between every layer.
+  const projectGraph = exportVision({ modelDir: MODEL_DIR, precision: 'fp32', source: 'safetensors' }).model;
+
+  it('finds a cut between every pair of transformer layers of the project graph', () => {
+    const cuts = cutPoints(parseModel(projectGraph));
+    const layers = (JSON.parse(readFileSync(`${MODEL_DIR}/config.json`, 'utf8')) as { vision_config: { num_hidden_layers: number } }).vision_config.num_hidden_layers;
+    expect(cuts.length).toBeGreaterThanOrEqual(layers - 1);
+  });
+
+  it('the parts, run in a chain, compute exactly what the whole model does', async () => {
+    const whole = await runWhole(projectGraph);
+    const parts = splitModel(projectGraph, 3);
+    expect(parts).toHaveLength(3);
+    expect(parts[0]!.input).toBeUndefined();
+    expect(parts[2]!.output).toBeUndefined();
+    expect(parts[1]!.input).toBe(parts[0]!.output);
+    // balanced by weight: no part holds more than half of them
+    const total = parts.reduce((n, p) => n + p.weightBytes, 0);
+    for (const p of parts) expect(p.weightBytes).toBeLessThan(total / 2);
+    const chained = await runChain(parts.map((p) => ({ model: p.bytes })));
+    expect(Array.from(chained)).toEqual(Array.from(whole));
+  });
+
+  it('q4 with external data per part: same embeddings as the unsplit q4 encoder', async () => {
+    const q4 = exportVision({ modelDir: MODEL_DIR, precision: 'q4', source: 'safetensors' }).model;
+    const { parts } = exportVisionParts({ modelDir: MODEL_DIR, precision: 'q4', source: 'safetensors', parts: 2, externalDataName: (k) => `enc.part${k}.onnx.data` });
+    expect(parts.map((p) => p.externalDataName)).toEqual(['enc.part0.onnx.data', 'enc.part1.onnx.data']);
+    for (const p of parts) expect(p.model.byteLength).toBeLessThan(p.externalData!.byteLength);
+    expect(Array.from(await runChain(parts))).toEqual(Array.from(await runWhole(q4)));
+  });
+
+  it('says how many parts a model allows when asked for more', () => {
+    // torch's export of the default model shares shape computations between layers: few cuts
+    const exported = new Uint8Array(readFileSync(`${MODEL_DIR}/onnx/vision_model.onnx`));
+    const n = cutPoints(parseModel(exported)).length;
+    expect(() => splitModel(exported, n + 2)).toThrow(InvalidArgumentError);
+    expect(() => splitModel(exported, n + 2)).toThrow(/--source safetensors/);
+    expect(splitModel(exported, 1)[0]!.bytes).toBe(exported);
+  });
+});
