@@ -12,7 +12,7 @@ const pixels = new Float32Array(BATCH * 3 * 32 * 32).map((_, i) => Math.cos(i * 
 
 /** Runs the parts one after another, each fed the previous one's output. */
 async function runChain(parts: ReadonlyArray<{ model: Uint8Array; externalData?: Uint8Array; externalDataName?: string }>): Promise<Float32Array> {
-  let feed = new ort.Tensor('float32', pixels, [BATCH, 3, 32, 32]);
+  let feed: ort.Tensor = new ort.Tensor('float32', pixels, [BATCH, 3, 32, 32]);
   for (const p of parts) {
     const s = await ort.InferenceSession.create(p.model, {
       intraOpNumThreads: 1,
@@ -21,7 +21,7 @@ async function runChain(parts: ReadonlyArray<{ model: Uint8Array; externalData?:
     try {
       expect(s.inputNames).toHaveLength(1);
       expect(s.outputNames).toHaveLength(1);
-      feed = (await s.run({ [s.inputNames[0]!]: feed }))[s.outputNames[0]!] as ort.Tensor;
+      feed = (await s.run({ [s.inputNames[0]!]: feed }))[s.outputNames[0]!]!;
     } finally {
       await s.release();
     }
