@@ -11,7 +11,7 @@ import { decodeImage } from '../src/core/image/decode.ts';
 import { loadCheckpoint } from '../src/train/checkpoint.ts';
 import { quantizeModel } from '../src/train/export/quantize.ts';
 import { initNodeImageCodecs } from '../src/train/image-codecs-node.ts';
-import { ensureLabelSets, ensureVariant, ensureVitB32, THOUSAND_LABELS, type ModelVariant } from './lib/models.ts';
+import { ensureLabelSets, ensureParts, ensureVariant, ensureVitB32, THOUSAND_LABELS, type ModelVariant } from './lib/models.ts';
 import { BENCH_CACHE, CIFAR10_LABELS, CIFAR_TEST, CIFAR_TRAIN, DEFAULT_MODEL_DIR, REPO_ROOT } from './lib/paths.ts';
 import { makeTestJpeg } from './lib/test-image.ts';
 import { runCoopStep, type CoopStepResult } from './rows/coop-step.ts';
@@ -61,6 +61,9 @@ export interface TransformersComparison {
   /** prompt-edge's request path on onnxruntime-node (the pipeline's runtime), same encoder as the worker. */
   readonly promptEdgeNode: PromptEdgeNodeResult[];
 }
+
+/** Parts of the split-encoder memory rows: ViT-B/32's 12 layers, 3 a part (about 14 MB of q4 weights each). */
+const MEMORY_PARTS = 4;
 
 /** Which worker model serves the same weights as a Transformers.js model. */
 const WORKER_MODEL_FOR: Record<string, string> = { 'tiny-clip-cifar10': 'tiny-clip-cifar10', 'ViT-B/32': 'vit-b-32-int8' };
@@ -164,11 +167,16 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
     results.memory = [];
     for (const v of [variants.fp32!, variants.fp16!, variants.int8!, variants.q4!]) {
       log(`memory of the worker path: ${v.name} (single file)`);
-      results.memory.push(await runMemory(v.name, v.onnxPath, vitSets!.files.l1000, jpegPath));
+      results.memory.push(await runMemory(v.name, { onnxPath: v.onnxPath }, vitSets!.files.l1000, jpegPath));
     }
     for (const v of [variants.int8!, variants.q4!, variants.q4b128!]) {
       log(`memory of the worker path: ${v.name} (external data)`);
-      results.memory.push(await runMemory(v.name, v.onnxPath, vitSets!.files.l1000, jpegPath, v.external));
+      results.memory.push(await runMemory(v.name, { onnxPath: v.external!.onnxPath, dataPath: v.external!.dataPath }, vitSets!.files.l1000, jpegPath));
+    }
+    for (const v of [variants.int8!, variants.q4!]) {
+      const parts = ensureParts(vitDir, v, MEMORY_PARTS, log);
+      log(`memory of the worker path: ${v.name} (external data, ${parts.parts} parts)`);
+      results.memory.push(await runMemory(v.name, parts, vitSets!.files.l1000, jpegPath));
     }
   });
 
@@ -271,8 +279,8 @@ export function formatResults(r: BenchResults): string {
     lines.push('');
   }
   if (r.memory) {
-    lines.push('Worker-path memory, ViT-B/32 size (fresh process: onnxruntime-web + MozJPEG WASM, decode, preprocess, 3 encodes, scoring), MiB', '', '| encoder | layout | file(s) | WASM memory | JS heap | model bytes held by JS | isolate estimate | ... if JS drops the model bytes | Node max RSS |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const x of r.memory) lines.push(`| ${x.model} | ${x.layout} | ${mb(x.modelFileBytes)} | ${mb(x.wasmBytes)} | ${mb(x.jsHeapUsed)} | ${mb(x.heldModelBytes)} | ${mb(x.isolateBytes)} | ${mb(x.isolateBytesIfDropped)} | ${mb(x.nodeMaxRss)} |`);
+    lines.push('Worker-path memory, ViT-B/32 size (fresh process: onnxruntime-web + MozJPEG WASM, decode, preprocess, 3 encodes, scoring), MiB', '', '| encoder | layout | file(s) | WASM memory | JS heap | isolate at session creation (model bytes in JS) | isolate after, model bundled (bytes held) | isolate after, bytes dropped (R2) | Node max RSS |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const x of r.memory) lines.push(`| ${x.model} | ${x.layout} | ${mb(x.modelFileBytes)} | ${mb(x.wasmBytes)} | ${mb(x.jsHeapUsed)} | ${mb(x.isolateBytesAtCreate)} | ${x.layout === 'single file' ? mb(x.isolateBytes) : '-'} | ${mb(x.isolateBytesIfDropped)} | ${mb(x.nodeMaxRss)} |`);
     lines.push('');
   }
   if (r.scoring) {

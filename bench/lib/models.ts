@@ -12,7 +12,7 @@ import { encodeLabelSet } from '../../src/core/labelset/artifact.ts';
 import { CLIP_SINGLE_TEMPLATE } from '../../src/core/templates.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { OPENAI_BPE_PATH } from '../../src/train/cli/commands/synth-model.ts';
-import { exportVision } from '../../src/train/export/export-vision.ts';
+import { exportVision, exportVisionParts } from '../../src/train/export/export-vision.ts';
 import type { Int8Scheme, Precision, Q4Options } from '../../src/train/export/quantize.ts';
 import { buildPromptLabelSet } from '../../src/train/labelset-builder.ts';
 import { writeSynthModel } from '../../src/train/synth/synth-model.ts';
@@ -45,6 +45,7 @@ export interface ModelVariant {
   readonly dir: string;
   readonly onnxPath: string;
   readonly precision: Precision;
+  readonly q4?: Required<Pick<Q4Options, 'blockSize' | 'zeroPoints'>>;
   /** The same encoder with its weights as ONNX external data (model file + data file). */
   readonly external?: { readonly onnxPath: string; readonly dataPath: string; readonly dataName: string };
 }
@@ -72,7 +73,8 @@ export function ensureVariant(baseDir: string, baseName: string, precision: Prec
   const dataName = 'vision_model.onnx.data';
   const external = { onnxPath: join(extDir, 'vision_model.onnx'), dataPath: join(extDir, dataName), dataName };
   const stamp = join(dir, '.bench-complete');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === `${CACHE_VERSION}:${baseDir}`) return { name, dir, onnxPath, precision, external };
+  const result: ModelVariant = { name, dir, onnxPath, precision, external, ...(precision === 'q4' ? { q4 } : {}) };
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === `${CACHE_VERSION}:${baseDir}`) return result;
   const flags = precision === 'int8' ? ` --int8-scheme ${int8Scheme}` : precision === 'q4' ? ` --q4-block-size ${q4.blockSize}${q4.zeroPoints ? ' --q4-zero-points' : ''}` : '';
   log(`exporting ${name} (export-vision --precision ${precision}${flags})`);
   const single = exportVision({ modelDir: baseDir, precision, int8Scheme, q4 });
@@ -83,7 +85,33 @@ export function ensureVariant(baseDir: string, baseName: string, precision: Prec
   writeFileSync(external.onnxPath, ext.model);
   writeFileSync(external.dataPath, ext.externalData!);
   writeFileSync(stamp, `${CACHE_VERSION}:${baseDir}`);
-  return { name, dir, onnxPath, precision, external };
+  return result;
+}
+
+/**
+ * `variant` split into `parts` consecutive models with external data each (export-vision --parts N
+ * --external-data), and a parts.json listing them in order for rows/memory-child.ts.
+ */
+export function ensureParts(baseDir: string, variant: ModelVariant, parts: number, log: Log): { partsJson: string; parts: number } {
+  const dir = join(BENCH_CACHE, 'models', `${variant.name}-external-${parts}parts`);
+  const partsJson = join(dir, 'parts.json');
+  const stamp = join(dir, '.bench-complete');
+  const key = `${CACHE_VERSION}:${readFileSync(join(variant.dir, '.bench-complete'), 'utf8')}`;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { partsJson, parts };
+  log(`exporting ${variant.name} in ${parts} parts (export-vision --parts ${parts} --external-data)`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const name = (k: number) => `vision_model.part${k}.onnx`;
+  const out = exportVisionParts({ modelDir: baseDir, precision: variant.precision, ...(variant.q4 ? { q4: variant.q4 } : {}), parts, externalDataName: (k) => `${name(k)}.data` });
+  const list = out.parts.map((p, k) => {
+    const onnx = join(dir, name(k));
+    writeFileSync(onnx, p.model);
+    writeFileSync(`${onnx}.data`, p.externalData!);
+    return { onnx, data: `${onnx}.data` };
+  });
+  writeFileSync(partsJson, JSON.stringify(list, null, 2));
+  writeFileSync(stamp, key);
+  return { partsJson, parts };
 }
 
 /** 1 000 distinct class names ("object 0" ... "object 999"): only their token count matters here. */

@@ -4,8 +4,14 @@
  * preprocessing and scoring), then a JSON line with the memory it took.
  *
  *   args: <onnx file> <label-set file> <jpeg file> [external data file]
+ *         <parts.json> <label-set file> <jpeg file>
+ *
+ * parts.json lists an encoder split into consecutive models (export-vision --parts), as
+ * [{ "onnx": path, "data"?: path }]: one session per part, created in order, each part's bytes
+ * dropped before the next is read; a run feeds each part's output to the next.
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { decodeImage } from '../../src/core/image/decode.ts';
 import { ClipImageProcessor } from '../../src/core/image/clip-image-processor.ts';
 import { decodeLabelSet } from '../../src/core/labelset/artifact.ts';
@@ -13,7 +19,10 @@ import { classifyEmbedding } from '../../src/core/scoring.ts';
 import { initNodeImageCodecs } from '../../src/train/image-codecs-node.ts';
 import { loadOrtWeb, ortWasmMemoryBytes } from '../lib/ort-web-node.ts';
 
-const [onnxPath, labelSetPath, jpegPath, dataPath] = process.argv.slice(2);
+const [modelArg, labelSetPath, jpegPath, dataPath] = process.argv.slice(2);
+const parts: Array<{ onnx: string; data?: string }> = modelArg!.endsWith('.json')
+  ? (JSON.parse(readFileSync(modelArg!, 'utf8')) as Array<{ onnx: string; data?: string }>)
+  : [{ onnx: modelArg!, ...(dataPath ? { data: dataPath } : {}) }];
 const gc = (globalThis as { gc?: () => void }).gc;
 const collect = () => { gc?.(); gc?.(); };
 
@@ -22,27 +31,47 @@ await initNodeImageCodecs();
 collect();
 const before = { ...process.memoryUsage(), wasm: ortWasmMemoryBytes() };
 
-// As in the worker: the model bytes and the label set are held by JS (bundled modules, or read from R2).
-const model = new Uint8Array(readFileSync(onnxPath!));
 const labelSet = decodeLabelSet(new Uint8Array(readFileSync(labelSetPath!)));
 const preprocessorConfig: unknown = JSON.parse(readFileSync(new URL('../../.cache/bench/preprocessor_224.json', import.meta.url), 'utf8'));
 const processor = ClipImageProcessor.fromConfig(preprocessorConfig);
-let external: Uint8Array | undefined = dataPath ? new Uint8Array(readFileSync(dataPath)) : undefined;
-const session = await ort.InferenceSession.create(model, {
-  executionProviders: ['wasm'],
-  graphOptimizationLevel: 'all',
-  ...(external ? { externalData: [{ path: dataPath!.split('/').pop()!, data: external }] } : {}),
-});
-// External weights need not outlive session creation: a loader that fetched them can drop them.
-external = undefined;
+
+// As in the worker: the model bytes are held by JS (a bundled module, or read from R2) while
+// onnxruntime-web copies the weights out of them into WASM memory. The isolate's first peak is at
+// the end of a session's creation, with that session's bytes still in JS.
+let modelBytes = 0;
+let externalBytes = 0;
+let atCreate = { wasm: 0, heapUsed: 0, heldBytes: 0 };
+const sessions = [];
+for (const part of parts) {
+  let model: Uint8Array | undefined = new Uint8Array(readFileSync(part.onnx));
+  let external: Uint8Array | undefined = part.data ? new Uint8Array(readFileSync(part.data)) : undefined;
+  modelBytes += model.byteLength;
+  externalBytes += external?.byteLength ?? 0;
+  sessions.push(await ort.InferenceSession.create(model, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+    ...(external ? { externalData: [{ path: basename(part.data!), data: external }] } : {}),
+  }));
+  collect();
+  const now = { wasm: ortWasmMemoryBytes(), heapUsed: process.memoryUsage().heapUsed, heldBytes: model.byteLength + (external?.byteLength ?? 0) };
+  if (now.wasm + now.heapUsed + now.heldBytes > atCreate.wasm + atCreate.heapUsed + atCreate.heldBytes) atCreate = now;
+  // A loader that fetched the bytes can drop them once the session exists (a bundled model cannot:
+  // rows/memory.ts counts those as held).
+  model = undefined;
+  external = undefined;
+}
+
 const jpeg = new Uint8Array(readFileSync(jpegPath!));
 let top = '';
 for (let i = 0; i < 3; i++) {
   const pixels = processor.preprocess(await decodeImage(jpeg));
   const s = processor.cropSize;
-  const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', pixels, [1, 3, s.height, s.width]) });
-  const emb = out[session.outputNames[0]!]!.data as Float32Array;
-  top = classifyEmbedding(emb, labelSet.classEmbeddings, labelSet.labels, labelSet.logitScale, 1).top[0]!.label;
+  let x = new ort.Tensor('float32', pixels, [1, 3, s.height, s.width]);
+  for (const session of sessions) {
+    const out = await session.run({ [session.inputNames[0]!]: x });
+    x = out[session.outputNames.includes('image_embeds') ? 'image_embeds' : session.outputNames[0]!]! as typeof x;
+  }
+  top = classifyEmbedding(x.data as Float32Array, labelSet.classEmbeddings, labelSet.labels, labelSet.logitScale, 1).top[0]!.label;
 }
 collect();
 const after = { ...process.memoryUsage(), wasm: ortWasmMemoryBytes() };
@@ -61,9 +90,11 @@ function peakRss(): number {
 }
 process.stdout.write(`${JSON.stringify({
   top,
-  modelBytes: model.byteLength,
-  externalBytes: dataPath ? readFileSync(dataPath).byteLength : 0,
+  parts: parts.length,
+  modelBytes,
+  externalBytes,
   wasmBytes: after.wasm,
+  atCreate,
   wasmGrowth: after.wasm - before.wasm,
   jsHeapUsed: after.heapUsed,
   jsHeapGrowth: after.heapUsed - before.heapUsed,
@@ -71,4 +102,4 @@ process.stdout.write(`${JSON.stringify({
   rss: after.rss,
   maxRss: peakRss(),
 })}\n`);
-await session.release();
+for (const s of sessions) await s.release();
