@@ -119,7 +119,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   }
   const defaultSets = await ensureLabelSets(DEFAULT_MODEL_DIR, 'tiny-clip-cifar10', log);
   const vitSets = needVit ? await ensureLabelSets(variants.int8!.dir, 'vit-b-32-int8', log) : undefined;
-  const vitQ4Sets = want('worker') ? await ensureLabelSets(variants.q4!.dir, 'vit-b-32-q4', log) : undefined;
+  const vitQ4Sets = want('worker') ? await ensureLabelSets(variants.q4!.dir, 'vit-b-32-q4', log, vitSets) : undefined;
   const labelCounts = { cifar10: CIFAR10_LABELS.length, l1000: THOUSAND_LABELS.length };
 
   if (want('scoring')) await attempt('scoring', async () => {
@@ -174,7 +174,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
       results.memory.push(await runMemory(v.name, { onnxPath: v.external!.onnxPath, dataPath: v.external!.dataPath }, vitSets!.files.l1000, jpegPath));
     }
     for (const v of [variants.int8!, variants.q4!]) {
-      const parts = ensureParts(vitDir, v, MEMORY_PARTS, log);
+      const parts = ensureParts(v, MEMORY_PARTS, log);
       log(`memory of the worker path: ${v.name} (external data, ${parts.parts} parts)`);
       results.memory.push(await runMemory(v.name, parts, vitSets!.files.l1000, jpegPath));
     }

@@ -8,12 +8,14 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeLabelSet } from '../../src/core/labelset/artifact.ts';
+import { decodeLabelSet, encodeLabelSet } from '../../src/core/labelset/artifact.ts';
 import { CLIP_SINGLE_TEMPLATE } from '../../src/core/templates.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { OPENAI_BPE_PATH } from '../../src/train/cli/commands/synth-model.ts';
-import { exportVision, exportVisionParts } from '../../src/train/export/export-vision.ts';
+import { exportVision } from '../../src/train/export/export-vision.ts';
+import { externalizeInitializers } from '../../src/train/export/onnx-model-io.ts';
 import type { Int8Scheme, Precision, Q4Options } from '../../src/train/export/quantize.ts';
+import { splitModel } from '../../src/train/export/split-model.ts';
 import { buildPromptLabelSet } from '../../src/train/labelset-builder.ts';
 import { writeSynthModel } from '../../src/train/synth/synth-model.ts';
 import { TextTower } from '../../src/train/text-tower.ts';
@@ -73,17 +75,22 @@ export function ensureVariant(baseDir: string, baseName: string, precision: Prec
   const dataName = 'vision_model.onnx.data';
   const external = { onnxPath: join(extDir, 'vision_model.onnx'), dataPath: join(extDir, dataName), dataName };
   const stamp = join(dir, '.bench-complete');
-  const result: ModelVariant = { name, dir, onnxPath, precision, external, ...(precision === 'q4' ? { q4 } : {}) };
+  // External data only where a row uses it (the int8 and q4 memory and R2 rows).
+  const withExternal = precision === 'int8' || precision === 'q4';
+  const result: ModelVariant = { name, dir, onnxPath, precision, ...(withExternal ? { external } : {}), ...(precision === 'q4' ? { q4 } : {}) };
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === `${CACHE_VERSION}:${baseDir}`) return result;
   const flags = precision === 'int8' ? ` --int8-scheme ${int8Scheme}` : precision === 'q4' ? ` --q4-block-size ${q4.blockSize}${q4.zeroPoints ? ' --q4-zero-points' : ''}` : '';
   log(`exporting ${name} (export-vision --precision ${precision}${flags})`);
   const single = exportVision({ modelDir: baseDir, precision, int8Scheme, q4 });
   variantFolder(baseDir, name, single.model);
-  const ext = exportVision({ modelDir: baseDir, precision, int8Scheme, q4, externalDataName: dataName });
   rmSync(extDir, { recursive: true, force: true });
-  mkdirSync(extDir, { recursive: true });
-  writeFileSync(external.onnxPath, ext.model);
-  writeFileSync(external.dataPath, ext.externalData!);
+  if (withExternal) {
+    // The same bytes with the weights moved out (what export-vision --external-data writes), without quantising twice.
+    const ext = externalizeInitializers(single.model, dataName);
+    mkdirSync(extDir, { recursive: true });
+    writeFileSync(external.onnxPath, ext.model);
+    writeFileSync(external.dataPath, ext.data);
+  }
   writeFileSync(stamp, `${CACHE_VERSION}:${baseDir}`);
   return result;
 }
@@ -92,7 +99,7 @@ export function ensureVariant(baseDir: string, baseName: string, precision: Prec
  * `variant` split into `parts` consecutive models with external data each (export-vision --parts N
  * --external-data), and a parts.json listing them in order for rows/memory-child.ts.
  */
-export function ensureParts(baseDir: string, variant: ModelVariant, parts: number, log: Log): { partsJson: string; parts: number } {
+export function ensureParts(variant: ModelVariant, parts: number, log: Log): { partsJson: string; parts: number } {
   const dir = join(BENCH_CACHE, 'models', `${variant.name}-external-${parts}parts`);
   const partsJson = join(dir, 'parts.json');
   const stamp = join(dir, '.bench-complete');
@@ -102,11 +109,12 @@ export function ensureParts(baseDir: string, variant: ModelVariant, parts: numbe
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const name = (k: number) => `vision_model.part${k}.onnx`;
-  const out = exportVisionParts({ modelDir: baseDir, precision: variant.precision, ...(variant.q4 ? { q4: variant.q4 } : {}), parts, externalDataName: (k) => `${name(k)}.data` });
-  const list = out.parts.map((p, k) => {
+  // What exportVisionParts does, from the variant's file instead of quantising again.
+  const list = splitModel(new Uint8Array(readFileSync(variant.onnxPath)), parts).map((p, k) => {
     const onnx = join(dir, name(k));
-    writeFileSync(onnx, p.model);
-    writeFileSync(`${onnx}.data`, p.externalData!);
+    const ext = externalizeInitializers(p.bytes, `${name(k)}.data`);
+    writeFileSync(onnx, ext.model);
+    writeFileSync(`${onnx}.data`, ext.data);
     return { onnx, data: `${onnx}.data` };
   });
   writeFileSync(partsJson, JSON.stringify(list, null, 2));
@@ -122,14 +130,27 @@ export interface BenchLabelSets {
   readonly files: Readonly<Record<'cifar10' | 'l1000', string>>;
 }
 
-/** Zero-shot label sets ("a photo of a {}.") with the 10 CIFAR-10 labels and with 1 000 labels, for a model folder. */
-export async function ensureLabelSets(modelDir: string, key: string, log: Log): Promise<BenchLabelSets> {
+/**
+ * Zero-shot label sets ("a photo of a {}.") with the 10 CIFAR-10 labels and with 1 000 labels, for
+ * a model folder. `sameTextTower`: label sets already built for another image encoder of the same
+ * checkpoint; their class embeddings are the same (they come from the text tower), so they are
+ * re-addressed to this encoder's sha256 instead of being encoded again.
+ */
+export async function ensureLabelSets(modelDir: string, key: string, log: Log, sameTextTower?: BenchLabelSets): Promise<BenchLabelSets> {
   const dir = join(BENCH_CACHE, 'labelsets', key);
   const files = { cifar10: join(dir, 'cifar10.safetensors'), l1000: join(dir, 'l1000.safetensors') };
   const ckpt = loadCheckpoint(modelDir);
   const stamp = join(dir, '.bench-complete');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === ckpt.visionSha256) return { files };
   mkdirSync(dir, { recursive: true });
+  if (sameTextTower) {
+    for (const name of ['cifar10', 'l1000'] as const) {
+      const artifact = decodeLabelSet(new Uint8Array(readFileSync(sameTextTower.files[name])));
+      writeFileSync(files[name], encodeLabelSet({ ...artifact, modelId: ckpt.modelId, modelSha256: ckpt.visionSha256 }));
+    }
+    writeFileSync(stamp, ckpt.visionSha256);
+    return { files };
+  }
   log(`building zero-shot label sets (10 and 1000 labels) for ${key}`);
   const tower = await TextTower.create(ckpt);
   try {
