@@ -4,7 +4,7 @@
  * Progress goes to stderr. Generated models and label sets are cached in .cache/bench.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { decodeImage } from '../src/core/image/decode.ts';
@@ -105,6 +105,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   };
 
   const jpeg = await makeTestJpeg(640, 480);
+  mkdirSync(BENCH_CACHE, { recursive: true }); // absent in a fresh clone
   const jpegPath = join(BENCH_CACHE, 'test-640x480.jpg');
   writeFileSync(jpegPath, jpeg);
   const needVit = want('worker') || want('r2') || want('encoder') || want('memory') || want('transformers') || want('coop') || want('accuracy');
