@@ -221,7 +221,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   });
 
   if (want('accuracy')) await attempt('accuracy', async () => {
-    log('accuracy of fp16/int8 encoders on cifar10-fewshot test (default model)');
+    log('accuracy of fp16/int8/q4 encoders on cifar10-fewshot test (default model)');
     const sets = await ensureAccuracyLabelSets(DEFAULT_MODEL_DIR, CIFAR_TRAIN, log);
     results.quantAccuracy = await runQuantAccuracy(DEFAULT_MODEL_DIR, CIFAR_TEST, sets, log);
     log('cosine to fp32 of the int8 and q4 encoders at ViT-B/32 size (synthetic weights)');
