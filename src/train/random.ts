@@ -17,6 +17,18 @@ export function sfc32(a: number, b: number, c: number, d: number): () => number 
   };
 }
 
+/** mulberry32: a tiny seeded generator from one 32-bit seed, [0, 1); ample for test and benchmark weights. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** cyrb128 string hash -> four 32-bit seeds. */
 function cyrb128(str: string): [number, number, number, number] {
   let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;

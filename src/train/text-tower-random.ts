@@ -2,19 +2,9 @@
  * Seeded random text-tower weights with Hugging Face CLIPModel names, for gradient checks and for
  * timing the tower at real sizes (e.g. ViT-B/32's text width 512, 12 layers) without a checkpoint.
  */
+import { mulberry32 } from './random.ts';
 import type { TextTowerConfig, WeightGetter } from './text-tower-graph.ts';
 
-/** mulberry32: a tiny seeded generator; quality is ample for test weights. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The shape of every text-tower weight, by HF name. */
 export function textTowerWeightShapes(c: TextTowerConfig): Map<string, number[]> {

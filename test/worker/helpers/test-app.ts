@@ -10,22 +10,14 @@ import type { Env } from '../../../src/worker/env.ts';
 import { BundledLabelSetSource, type BundledLabelSet } from '../../../src/worker/labelsets/bundled-source.ts';
 import { DEFAULT_MODEL, DEFAULT_RUNTIME_OPTIONS } from '../../../src/worker/vision/default-model.ts';
 import { sha256Hex } from '../../../src/worker/vision/model.ts';
+import { mulberry32 } from '../../../src/train/random.ts';
 
 export const TEST_KEY = 'test-key-demo-0123456789';
 export const OTHER_TENANT_KEY = 'test-key-acme-9876543210';
 export const CIFAR10 = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
-/** mulberry32: a tiny seeded PRNG so the test label sets are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded so that the test label sets are the same on every run. */
+const rng = mulberry32;
 
 export function randomUnitRows(rows: number, dim: number, seed = 1): Float32Array {
   const next = rng(seed);
