@@ -158,9 +158,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   });
 
   if (want('r2')) await attempt('r2', async () => {
-    const cases = modelFromR2Cases({ defaultLabelSet: defaultSets.files.cifar10, vitInt8: variants.int8!, vitLabelSet: vitSets!.files.cifar10 });
-    // q4 with its weights as external data: the ViT-B/32 encoder the memory row finds under 128 MB.
-    cases.push({ name: 'vit-b-32-q4 (external data)', source: 'r2', modelDir: variants.q4!.dir, onnxPath: variants.q4!.external!.onnxPath, labelSet: vitSets!.files.cifar10 });
+    const cases = modelFromR2Cases({ defaultLabelSet: defaultSets.files.cifar10, vitInt8: variants.int8!, vitQ4: variants.q4!, parts: MEMORY_PARTS, vitLabelSet: vitSets!.files.cifar10 });
     results.modelFromR2 = await runModelFromR2(cases, jpeg, opts.quick ? { coldStarts: 1, warm: 3 } : { coldStarts: 2, warm: 5 }, log);
   });
 

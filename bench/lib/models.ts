@@ -12,10 +12,11 @@ import { decodeLabelSet, encodeLabelSet } from '../../src/core/labelset/artifact
 import { CLIP_SINGLE_TEMPLATE } from '../../src/core/templates.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
 import { OPENAI_BPE_PATH } from '../../src/train/cli/commands/synth-model.ts';
+import { partDataName, partGraphName } from '../../src/core/model-files.ts';
 import { exportVision } from '../../src/train/export/export-vision.ts';
+import { splitEncoder } from '../../src/train/export/split-model.ts';
 import { externalizeInitializers } from '../../src/train/export/onnx-model-io.ts';
 import type { Int8Scheme, Precision, Q4Options } from '../../src/train/export/quantize.ts';
-import { splitModel } from '../../src/train/export/split-model.ts';
 import { buildPromptLabelSet } from '../../src/train/labelset-builder.ts';
 import { writeSynthModel } from '../../src/train/synth/synth-model.ts';
 import { TextTower } from '../../src/train/text-tower.ts';
@@ -108,13 +109,11 @@ export function ensureParts(variant: ModelVariant, parts: number, log: Log): { p
   log(`exporting ${variant.name} in ${parts} parts (export-vision --parts ${parts} --external-data)`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const name = (k: number) => `vision_model.part${k}.onnx`;
-  // What exportVisionParts does, from the variant's file instead of quantising again.
-  const list = splitModel(new Uint8Array(readFileSync(variant.onnxPath)), parts).map((p, k) => {
-    const onnx = join(dir, name(k));
-    const ext = externalizeInitializers(p.bytes, `${name(k)}.data`);
-    writeFileSync(onnx, ext.model);
-    writeFileSync(`${onnx}.data`, ext.data);
+  // What exportVisionParts and `model publish --parts` do, from the variant's file instead of quantising again.
+  const list = splitEncoder(new Uint8Array(readFileSync(variant.onnxPath)), undefined, parts, partDataName).map((p, k) => {
+    const onnx = join(dir, partGraphName(k));
+    writeFileSync(onnx, p.model);
+    writeFileSync(`${onnx}.data`, p.externalData!);
     return { onnx, data: `${onnx}.data` };
   });
   writeFileSync(partsJson, JSON.stringify(list, null, 2));

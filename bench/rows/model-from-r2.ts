@@ -28,6 +28,8 @@ export interface R2BenchCase {
   readonly onnxPath: string;
   /** A label set built on these weights; its model_sha256 is set to this encoder file's if it differs (an external-data graph has its own). */
   readonly labelSet: string;
+  /** Publish the encoder cut into this many parts (`model publish --parts`), loaded one session per part. */
+  readonly parts?: number;
 }
 
 export interface ModelLoadSplit { fetch: number; verify: number; session: number; total: number }
@@ -47,9 +49,10 @@ export interface ModelFromR2Result {
   readonly name: string;
   readonly source: 'bundled' | 'r2';
   readonly sha256: string;
-  /** Bytes read from R2 (graph + weights). */
+  /** Bytes the worker reads from R2 (graph + weights, or every part). */
   readonly modelBytes: number;
   readonly externalData: boolean;
+  readonly parts: number;
   /** Upload through the admin API, seconds (0 for the bundled model). */
   readonly uploadSeconds: number;
   readonly coldStarts: ColdStart[];
@@ -62,14 +65,23 @@ export interface ModelFromR2Result {
 const TENANT = 'bench-r2';
 const ADMIN_TOKEN = 'bench-r2-admin-token-0123456789abcdef';
 
-/** The four cases of the row, from the files run.ts already has. */
-export function modelFromR2Cases(p: { defaultLabelSet: string; vitInt8: { dir: string; onnxPath: string; external?: { onnxPath: string } }; vitLabelSet: string }): R2BenchCase[] {
+interface EncoderFiles { dir: string; onnxPath: string; external?: { onnxPath: string } }
+
+/**
+ * The cases of the row: the default model bundled and from R2; ViT-B/32 int8 with external data
+ * (its best int8 layout); q4 with external data as one session and in `parts` parts, the layout
+ * that stays under 128 MB while it loads (docs/performance.md, "Fitting 128 MB").
+ */
+export function modelFromR2Cases(p: { defaultLabelSet: string; vitInt8: EncoderFiles; vitQ4: EncoderFiles; parts: number; vitLabelSet: string }): R2BenchCase[] {
   const defaultOnnx = join(DEFAULT_MODEL_DIR, 'onnx', 'vision_model.onnx');
+  const external = (name: string, v: EncoderFiles): R2BenchCase[] => (v.external ? [{ name, source: 'r2', modelDir: v.dir, onnxPath: v.external.onnxPath, labelSet: p.vitLabelSet }] : []);
   return [
     { name: 'tiny-clip-cifar10, bundled', source: 'bundled', modelDir: DEFAULT_MODEL_DIR, onnxPath: defaultOnnx, labelSet: p.defaultLabelSet },
     { name: 'tiny-clip-cifar10', source: 'r2', modelDir: DEFAULT_MODEL_DIR, onnxPath: defaultOnnx, labelSet: p.defaultLabelSet },
-    { name: 'vit-b-32-int8', source: 'r2', modelDir: p.vitInt8.dir, onnxPath: p.vitInt8.onnxPath, labelSet: p.vitLabelSet },
-    ...(p.vitInt8.external ? [{ name: 'vit-b-32-int8 (external data)', source: 'r2' as const, modelDir: p.vitInt8.dir, onnxPath: p.vitInt8.external.onnxPath, labelSet: p.vitLabelSet }] : []),
+    ...external('vit-b-32-int8 (external data)', p.vitInt8),
+    ...external('vit-b-32-q4 (external data)', p.vitQ4),
+    // From the single-file q4 (another sha256 than its external-data graph: one model, one layout).
+    { name: `vit-b-32-q4 (${p.parts} parts)`, source: 'r2', modelDir: p.vitQ4.dir, onnxPath: p.vitQ4.onnxPath, labelSet: p.vitLabelSet, parts: p.parts },
   ];
 }
 
@@ -106,7 +118,7 @@ const labelSetName = (c: R2BenchCase) => c.name.replace(/[^A-Za-z0-9._-]+/g, '-'
 export async function runModelFromR2(cases: readonly R2BenchCase[], jpeg: Uint8Array<ArrayBuffer>, opts: { coldStarts: number; warm: number }, log: (m: string) => void): Promise<ModelFromR2Result[]> {
   const dir = mkdtempSync(join(tmpdir(), 'prompt-edge-model-r2-'));
   try {
-    const folders = cases.map((c) => readModelFolder(c.modelDir, { id: labelSetName(c), onnx: c.onnxPath }));
+    const folders = cases.map((c) => readModelFolder(c.modelDir, { id: labelSetName(c), onnx: c.onnxPath, ...(c.parts ? { parts: c.parts } : {}) }));
     const vars = (i: number): Record<string, string> => ({ ADMIN_TOKEN, MAX_IMAGE_PIXELS: '40000000', ...(cases[i]!.source === 'r2' ? { VISION_MODEL_SHA256: folders[i]!.sha256 } : {}) });
 
     // Seeding: each model with its label set, through the admin API of a worker that serves it
@@ -122,9 +134,7 @@ export async function runModelFromR2(cases: readonly R2BenchCase[], jpeg: Uint8A
         const t = performance.now();
         if (c.source === 'r2') {
           log(`model from R2: uploading ${c.name} (${folder.sha256.slice(0, 12)}…) through the admin API`);
-          for (const [file, path] of Object.entries(folder.paths) as Array<[keyof typeof folder.paths, string]>) {
-            await client.putModelFile(folder.sha256, file, new Uint8Array(readFileSync(path)), folder.manifest.files[file]!.sha256);
-          }
+          for (const file of folder.uploads) await client.putModelFile(folder.sha256, file.name, file.bytes(), file.entry.sha256);
           await client.publishModel(folder.sha256, folder.manifest);
         }
         uploadSeconds.push(round((performance.now() - t) / 1000, 1));
@@ -165,8 +175,10 @@ export async function runModelFromR2(cases: readonly R2BenchCase[], jpeg: Uint8A
         name: c.name,
         source: c.source,
         sha256: folder.sha256,
-        modelBytes: Object.values(folder.manifest.files).reduce((n, f) => n + (f?.bytes ?? 0), 0),
-        externalData: folder.paths['vision_model.onnx.data'] !== undefined,
+        // What the worker reads: the parts when there are parts, else the whole graph and its weights.
+        modelBytes: folder.uploads.filter((u) => (c.parts ? u.name.includes('.part') : !u.name.includes('.part'))).reduce((n, u) => n + u.entry.bytes, 0),
+        externalData: folder.uploads.some((u) => u.name.endsWith('.data')),
+        parts: c.parts ?? 0,
         uploadSeconds: uploadSeconds[i]!,
         coldStarts,
         cold: {
@@ -195,7 +207,8 @@ export function formatModelFromR2(results: readonly ModelFromR2Result[]): string
   ];
   for (const r of results) {
     const l = r.cold.load;
-    lines.push(`| ${r.name} | ${r.source === 'r2' ? `R2${r.externalData ? ', graph + weights' : ''}` : 'bundled'} | ${r.source === 'r2' ? (r.modelBytes / 1e6).toFixed(1) : '-'} | ${f(r.cold.wallMs)} | ${f(r.cold.totalMs)} | ${l ? f(l.total) : '?'} | ${l ? f(l.fetch) : '?'} | ${l ? f(l.verify) : '?'} | ${l ? f(l.session) : '?'} | ${f(r.warm.p50)} |`);
+    const layout = r.parts ? `R2, ${r.parts} parts (graph + weights each)` : r.externalData ? 'R2, graph + weights' : 'R2';
+    lines.push(`| ${r.name} | ${r.source === 'r2' ? layout : 'bundled'} | ${r.source === 'r2' ? (r.modelBytes / 1e6).toFixed(1) : '-'} | ${f(r.cold.wallMs)} | ${f(r.cold.totalMs)} | ${l ? f(l.total) : '?'} | ${l ? f(l.fetch) : '?'} | ${l ? f(l.verify) : '?'} | ${l ? f(l.session) : '?'} | ${f(r.warm.p50)} |`);
   }
   lines.push('');
   return lines;

@@ -1,10 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
 import { exportVision, exportVisionParts } from '../../src/train/export/export-vision.ts';
-import { parseModel } from '../../src/train/export/onnx-model-io.ts';
-import { cutPoints, splitModel } from '../../src/train/export/split-model.ts';
+import { partDataName } from '../../src/core/model-files.ts';
+import { readModelFolder } from '../../src/train/cli/commands/model.ts';
+import { externalizeInitializers, inlineExternalData, parseModel, readFields } from '../../src/train/export/onnx-model-io.ts';
+import { cutPoints, splitEncoder, splitModel } from '../../src/train/export/split-model.ts';
 
 const MODEL_DIR = 'artifacts/models/tiny-clip-cifar10';
 const BATCH = 2;
@@ -77,5 +81,46 @@ describe('splitting an encoder into consecutive parts', () => {
     expect(() => splitModel(exported, n + 2)).toThrow(InvalidArgumentError);
     expect(() => splitModel(exported, n + 2)).toThrow(/--source safetensors/);
     expect(splitModel(exported, 1)[0]!.bytes).toBe(exported);
+  });
+
+  it('inlineExternalData undoes externalizeInitializers: same initializers, same outputs', async () => {
+    const { model, data } = externalizeInitializers(projectGraph, 'vision_model.onnx.data');
+    const inlined = inlineExternalData(model, data);
+    const tensors = (b: Uint8Array) => parseModel(b).initializers.map((t) => ({ name: t.name, dims: t.dims, type: t.dataType, raw: readFields(t.raw).find((f) => f.field === 9)?.bytes }));
+    expect(tensors(inlined)).toEqual(tensors(projectGraph));
+    expect(Array.from(await runWhole(inlined))).toEqual(Array.from(await runWhole(projectGraph)));
+    expect(() => inlineExternalData(model, data.subarray(0, 100))).toThrow(/wrong \.data file/);
+  });
+
+  it('splitEncoder cuts an encoder exported with external data as it cuts the self-contained one', async () => {
+    const { model, data } = externalizeInitializers(projectGraph, 'vision_model.onnx.data');
+    const parts = splitEncoder(model, data, 3, partDataName);
+    expect(parts.map((p) => p.externalDataName)).toEqual(['vision_model.part0.onnx.data', 'vision_model.part1.onnx.data', 'vision_model.part2.onnx.data']);
+    expect(Array.from(await runChain(parts))).toEqual(Array.from(await runWhole(projectGraph)));
+  });
+
+  it('model publish --parts: the manifest keeps the whole graph as identity and lists each part with its sha256', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prompt-edge-parts-'));
+    mkdirSync(join(dir, 'onnx'));
+    for (const f of ['config.json', 'preprocessor_config.json']) copyFileSync(join(MODEL_DIR, f), join(dir, f));
+    const { model, data } = externalizeInitializers(projectGraph, 'vision_model.onnx.data');
+    writeFileSync(join(dir, 'onnx', 'vision_model.onnx'), model);
+    writeFileSync(join(dir, 'onnx', 'vision_model.onnx.data'), data);
+
+    const plain = readModelFolder(dir);
+    expect(plain.uploads.map((u) => u.name)).toEqual(['vision_model.onnx', 'vision_model.onnx.data']);
+    expect(plain.manifest.parts).toBeUndefined();
+
+    const parted = readModelFolder(dir, { parts: 2 });
+    expect(parted.sha256).toBe(plain.sha256);
+    // The whole graph (identity) but not its weights: the worker reads the parts.
+    expect(parted.uploads.map((u) => u.name)).toEqual(['vision_model.onnx', 'vision_model.part0.onnx', 'vision_model.part0.onnx.data', 'vision_model.part1.onnx', 'vision_model.part1.onnx.data']);
+    expect(Object.keys(parted.manifest.files)).toEqual(['vision_model.onnx']);
+    expect(parted.manifest.parts).toHaveLength(2);
+    for (const [k, p] of parted.manifest.parts!.entries()) {
+      const g = parted.uploads.find((u) => u.name === `vision_model.part${k}.onnx`)!;
+      expect(p.onnx).toEqual(g.entry);
+      expect(g.entry.bytes).toBe(g.bytes().byteLength);
+    }
   });
 });

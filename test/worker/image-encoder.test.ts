@@ -8,7 +8,7 @@ import { PARITY_IMAGE_SIZE, parityCases } from './fixtures/parity-pixels.ts';
 const DIM = 128;
 let encoderPromise: Promise<ImageEncoder> | undefined;
 const encoder = (): Promise<ImageEncoder> =>
-  (encoderPromise ??= ImageEncoder.create(new Uint8Array(visionOnnx), { imageSize: PARITY_IMAGE_SIZE, dim: DIM }));
+  (encoderPromise ??= ImageEncoder.create({ onnx: new Uint8Array(visionOnnx) }, { imageSize: PARITY_IMAGE_SIZE, dim: DIM }));
 
 describe('ImageEncoder (onnxruntime-web in workerd)', () => {
   it('runs the same model file the fixture was computed from', async () => {
@@ -49,7 +49,7 @@ describe('ImageEncoder (onnxruntime-web in workerd)', () => {
 
   it('leaves WebAssembly.instantiate as it found it', async () => {
     const before = WebAssembly.instantiate;
-    await ImageEncoder.create(new Uint8Array(visionOnnx), { imageSize: PARITY_IMAGE_SIZE, dim: DIM });
+    await ImageEncoder.create({ onnx: new Uint8Array(visionOnnx) }, { imageSize: PARITY_IMAGE_SIZE, dim: DIM });
     expect(WebAssembly.instantiate).toBe(before);
   });
 });

@@ -11,7 +11,7 @@ import { r2Keys } from '../../src/worker/store/keys.ts';
 import { DEFAULT_MODEL } from '../../src/worker/vision/default-model.ts';
 import { CIFAR10, makeLabelSetBytes, type ErrorJson } from './helpers/test-app.ts';
 import { bindings, makeApi, type Api, type ClassifyJson } from './helpers/storage-app.ts';
-import { countingBucket, defaultOnnx, externalDataModel, manifestFor, publishModel, putFile, sha, variantOnnx } from './helpers/models.ts';
+import { countingBucket, defaultOnnx, externalDataModel, manifestFor, modelParts, projectGraph, publishModel, putFile, sha, variantOnnx } from './helpers/models.ts';
 
 interface HealthJson {
   model: string;
@@ -269,6 +269,82 @@ describe('serving a model from R2 (VISION_MODEL_SHA256)', () => {
     const api = makeApi({ VISION_MODEL_SHA256: 'abc123' });
     expect(await expectError(await api.call('GET', '/healthz', { token: null }), 500, 'internal')).toMatch(/VISION_MODEL_SHA256 is "abc123", not a sha256/);
     expect((await health(makeApi({ VISION_MODEL_SHA256: '  ' }))).model_source).toBe('bundled');
+  });
+});
+
+describe('a model stored in parts (model publish --parts)', () => {
+  it('loads the parts one session each, in order, and answers as the same model in one file', async () => {
+    const whole = projectGraph();
+    const parts = modelParts(whole, 3);
+    // The same encoder twice: in one file (reference) and, re-addressed by a doc_string, in parts.
+    const single = await publishModel(makeApi(), { onnx: whole }, 'tiny-one-file');
+    const partedGraph = new Uint8Array([...whole, 0x32, 5, ...new TextEncoder().encode('parts')]);
+    const parted = await publishModel(makeApi(), { onnx: partedGraph, parts }, 'tiny-in-parts');
+    const listed = await makeApi().admin<{ models: { sha256: string; parts: number; bytes: number }[] }>('GET', '/v1/admin/models');
+    const partBytes = parts.reduce((n, p) => n + p.onnx.byteLength + p.data.byteLength, 0);
+    expect(listed.models.find((m) => m.sha256 === parted)).toMatchObject({ parts: 3, bytes: partedGraph.byteLength + partBytes });
+    const shown = await makeApi().admin<{ parts: unknown[] }>('GET', `/v1/admin/models/${parted}`);
+    expect(shown.parts).toHaveLength(3);
+
+    const tenant = makeApi();
+    const key = await tenant.createTenant('r2parts');
+    const oneFile = makeApi({ VISION_MODEL_SHA256: single });
+    await oneFile.publish('r2parts', 'one', await labelSetFor(single));
+    const expected = await classifyOk(oneFile, key, 'one');
+
+    const counting = countingBucket(bindings().bucket);
+    const api = makeApi({ VISION_MODEL_SHA256: parted, LABELSETS: counting.bucket });
+    await api.publish('r2parts', 'parts', await labelSetFor(parted));
+    const got = await classifyOk(api, key, 'parts');
+    expect(got.model).toBe('tiny-in-parts');
+    expect(got.labels.map((l) => l.label)).toEqual(expected.labels.map((l) => l.label));
+    got.labels.forEach((l, i) => expect(l.score).toBeCloseTo(expected.labels[i]!.score, 6));
+    // The parts, each graph with its weights, part by part; the whole graph is never read.
+    const reads = counting.gets.filter((k) => k.startsWith(`models/${parted}/`) && !k.endsWith('manifest.json'));
+    expect(reads).toEqual([0, 1, 2].flatMap((k) => [r2Keys.modelFile(parted, `vision_model.part${k}.onnx`), r2Keys.modelFile(parted, `vision_model.part${k}.onnx.data`)]));
+    const h = await health(api);
+    expect(h).toMatchObject({ model_source: 'r2', model_loaded: true });
+    expect(h.model_load_ms!.total).toBeGreaterThanOrEqual(h.model_load_ms!.session);
+
+    // And the project's graph answers as the bundled checkpoint export within its parity tolerance.
+    const bundled = makeApi();
+    await bundled.publish('r2parts', 'bundled', await labelSetFor(await sha(defaultOnnx())));
+    const fromBundle = await classifyOk(bundled, key, 'bundled');
+    expect(got.labels.map((l) => l.label)).toEqual(fromBundle.labels.map((l) => l.label));
+    got.labels.forEach((l, i) => expect(Math.abs(l.score - fromBundle.labels[i]!.score)).toBeLessThan(1e-3));
+  });
+
+  it('a corrupted part is 503 naming it; part files are checked like the others; a manifest needs 2+ parts', async () => {
+    const whole = projectGraph();
+    const parts = modelParts(whole, 2);
+    const graph = new Uint8Array([...whole, 0x32, 7, ...new TextEncoder().encode('corrupt')]);
+    const modelSha = await publishModel(makeApi(), { onnx: graph, parts }, 'tiny-parts-corrupt');
+    const partKey = r2Keys.modelFile(modelSha, 'vision_model.part1.onnx.data');
+    const altered = parts[1]!.data.slice();
+    altered[10]! ^= 0x01;
+    await bindings().bucket.put(partKey, altered);
+    const api = makeApi({ VISION_MODEL_SHA256: modelSha });
+    const key = await api.createTenant('r2partsbad');
+    await api.publish('r2partsbad', 'default', await labelSetFor(modelSha));
+    expect(await expectError(await api.classify(key), 503, 'unavailable')).toMatch(new RegExp(`${partKey} is corrupted: its sha256 is [0-9a-f]{64}, expected`));
+    // Once published, a part can only be the file its manifest names; the right one repairs it.
+    await expectError(await putFile(api, modelSha, 'vision_model.part1.onnx.data', parts[0]!.data, `?sha256=${await sha(parts[0]!.data)}`), 409, 'conflict');
+    await expectError(await putFile(api, modelSha, 'vision_model.part2.onnx', parts[0]!.onnx, `?sha256=${await sha(parts[0]!.onnx)}`), 409, 'conflict');
+    await json(await putFile(api, modelSha, 'vision_model.part1.onnx.data', parts[1]!.data, `?sha256=${await sha(parts[1]!.data)}`), 201);
+    const fresh = makeApi({ VISION_MODEL_SHA256: modelSha }, createDefaultApp());
+    expect((await classifyOk(fresh, key)).model).toBe('tiny-parts-corrupt');
+
+    // File names and manifests.
+    await expectError(await putFile(api, modelSha, 'vision_model.part64.onnx', parts[0]!.onnx, `?sha256=${await sha(parts[0]!.onnx)}`), 404, 'not_found');
+    await expectError(await putFile(api, modelSha, 'vision_model.part01.onnx', parts[0]!.onnx, `?sha256=${await sha(parts[0]!.onnx)}`), 404, 'not_found');
+    await expectError(await putFile(api, modelSha, 'vision_model.part0.onnx', parts[0]!.onnx), 400, 'invalid_argument'); // no ?sha256=
+    const other = variantOnnx('parts-manifest');
+    const otherSha = await sha(other);
+    await json(await putFile(api, otherSha, 'vision_model.onnx', other), 201);
+    const base = { onnx: { sha256: otherSha, bytes: other.byteLength } };
+    const one = { onnx: { sha256: await sha(parts[0]!.onnx), bytes: parts[0]!.onnx.byteLength } };
+    expect(await expectError(await api.call('PUT', `/v1/admin/models/${otherSha}`, { json: manifestFor({ ...base, parts: [one] }) }), 422, 'invalid_argument')).toMatch(/at least 2 parts/);
+    expect(await expectError(await api.call('PUT', `/v1/admin/models/${otherSha}`, { json: manifestFor({ ...base, parts: [one, one] }) }), 409, 'conflict')).toMatch(/vision_model\.part0\.onnx is not in R2 yet/);
   });
 });
 

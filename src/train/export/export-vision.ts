@@ -11,7 +11,7 @@ import { loadCheckpoint } from '../checkpoint.ts';
 import { buildVisionGraph, visionTowerConfig } from '../onnx/vision-graph.ts';
 import { externalizeInitializers } from './onnx-model-io.ts';
 import { quantizeModel, type Int8Scheme, type Precision, type Q4Options, type QuantizeReport } from './quantize.ts';
-import { splitModel } from './split-model.ts';
+import { splitEncoder, type VisionPart } from './split-model.ts';
 
 export type VisionSource = 'onnx' | 'safetensors';
 
@@ -42,17 +42,7 @@ export function sourceVisionModel(modelDir: string, source: VisionSource): Uint8
   return buildVisionGraph(visionTowerConfig(ckpt.config), (name) => ckpt.weight(name));
 }
 
-export interface VisionPart {
-  /** The part's graph (with its weights unless `externalData` is set). */
-  readonly model: Uint8Array;
-  readonly externalData?: Uint8Array;
-  /** The file name its graph gives for `externalData`. */
-  readonly externalDataName?: string;
-  /** The tensor it reads from the previous part (the first part reads pixel_values). */
-  readonly input?: string;
-  /** The tensor it hands to the next part (the last part gives image_embeds). */
-  readonly output?: string;
-}
+export type { VisionPart } from './split-model.ts';
 
 /**
  * The exported encoder as `parts` consecutive models (split-model.ts), for a runtime that creates
@@ -62,13 +52,7 @@ export interface VisionPart {
  */
 export function exportVisionParts(opts: Omit<ExportVisionOptions, 'externalDataName'> & { parts: number; externalDataName?: (part: number) => string }): { parts: VisionPart[]; report: ExportVisionResult['report'] } {
   const whole = exportVision({ ...opts, externalDataName: undefined });
-  const parts = splitModel(whole.model, opts.parts).map((p, k): VisionPart => {
-    const io = { ...(p.input !== undefined ? { input: p.input } : {}), ...(p.output !== undefined ? { output: p.output } : {}) };
-    if (!opts.externalDataName) return { model: p.bytes, ...io };
-    const name = opts.externalDataName(k);
-    const { model, data } = externalizeInitializers(p.bytes, name);
-    return { model, externalData: data, externalDataName: name, ...io };
-  });
+  const parts = splitEncoder(whole.model, undefined, opts.parts, opts.externalDataName);
   const bytesOut = parts.reduce((n, p) => n + p.model.byteLength + (p.externalData?.byteLength ?? 0), 0);
   return { parts, report: { ...whole.report, bytesOut } };
 }

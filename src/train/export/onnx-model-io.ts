@@ -306,3 +306,35 @@ export function externalizeInitializers(bytes: Uint8Array, location: string, min
   const nodes: NodeOut[] = model.nodes.map((n) => ({ raw: n.raw }));
   return { model: encodeModelWith(model, nodes, initializers, model.opsets), data };
 }
+
+/**
+ * The inverse of externalizeInitializers: every initializer stored as external data (in `data`,
+ * the file its `location` names) back inside the graph as raw_data. Needed to re-cut a model that
+ * was exported with --external-data (split-model.ts works on self-contained graphs).
+ */
+export function inlineExternalData(bytes: Uint8Array, data: Uint8Array): Uint8Array {
+  const model = parseModel(bytes);
+  const initializers: TensorOut[] = model.initializers.map((t) => {
+    const fields = readFields(t.raw);
+    const external = fields.find((f) => f.field === 14 && f.wire === WIRE_VARINT)?.value === 1n;
+    if (!external) return { raw: t.raw };
+    const entry: Record<string, string> = {};
+    for (const f of fields.filter((x) => x.field === 13)) {
+      const kv = readFields(f.bytes);
+      const key = kv.find((x) => x.field === 1);
+      const value = kv.find((x) => x.field === 2);
+      if (key && value) entry[str(key)] = str(value);
+    }
+    const offset = Number(entry.offset ?? '0');
+    const length = entry.length !== undefined ? Number(entry.length) : data.byteLength - offset;
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > data.byteLength) {
+      throw new Error(`initializer ${t.name} refers to bytes ${offset}..${offset + length} of its external data, which has ${data.byteLength}: wrong .data file?`);
+    }
+    const m = new ProtoMessage();
+    for (const f of fields) if (f.field !== 13 && f.field !== 14) writeRawField(m, f);
+    m.bytes(9, data.subarray(offset, offset + length)); // raw_data
+    return { raw: m.toBytes() };
+  });
+  const nodes: NodeOut[] = model.nodes.map((n) => ({ raw: n.raw }));
+  return encodeModelWith(model, nodes, initializers, model.opsets);
+}

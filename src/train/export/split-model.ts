@@ -10,7 +10,7 @@
  */
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { ProtoMessage } from '../onnx/protobuf.ts';
-import { DataType, encodeModelWith, parseModel, readFields, type ParsedModel, type RawField } from './onnx-model-io.ts';
+import { DataType, encodeModelWith, externalizeInitializers, inlineExternalData, parseModel, readFields, type ParsedModel, type RawField } from './onnx-model-io.ts';
 
 export interface ModelPart {
   readonly bytes: Uint8Array;
@@ -120,4 +120,31 @@ export function splitModel(bytes: Uint8Array, parts: number): ModelPart[] {
     out.push({ bytes: partBytes, ...(input !== undefined ? { input } : {}), ...(output !== undefined ? { output } : {}), weightBytes: initializers.reduce((s, t) => s + t.raw.byteLength, 0) });
   }
   return out;
+}
+
+export interface VisionPart {
+  /** The part's graph (with its weights unless `externalData` is set). */
+  readonly model: Uint8Array;
+  readonly externalData?: Uint8Array;
+  /** The file name its graph gives for `externalData`. */
+  readonly externalDataName?: string;
+  /** The tensor it reads from the previous part (the first part reads pixel_values). */
+  readonly input?: string;
+  /** The tensor it hands to the next part (the last part gives image_embeds). */
+  readonly output?: string;
+}
+
+/**
+ * An encoder file (with its external-data weights, if it was exported so) cut into `parts`
+ * consecutive models; with `externalDataName`, part k's weights go to a file of that name.
+ */
+export function splitEncoder(model: Uint8Array, externalData: Uint8Array | undefined, parts: number, externalDataName?: (part: number) => string): VisionPart[] {
+  const whole = externalData ? inlineExternalData(model, externalData) : model;
+  return splitModel(whole, parts).map((p, k): VisionPart => {
+    const io = { ...(p.input !== undefined ? { input: p.input } : {}), ...(p.output !== undefined ? { output: p.output } : {}) };
+    if (!externalDataName) return { model: p.bytes, ...io };
+    const name = externalDataName(k);
+    const split = externalizeInitializers(p.bytes, name);
+    return { model: split.model, externalData: split.data, externalDataName: name, ...io };
+  });
 }

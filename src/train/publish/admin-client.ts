@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
+import { VISION_DATA, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
 import type { Target } from './target.ts';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -79,12 +80,13 @@ const publishedModel = z.object({
   dim: z.number(),
   image_size: z.number(),
   files: z.record(z.string(), modelFileEntry),
+  parts: z.array(z.object({ onnx: modelFileEntry, data: modelFileEntry.optional() })).optional(),
   created_at: z.string(),
   created: z.boolean(),
 });
 const modelList = z.object({
   serving: z.string().nullable(),
-  models: z.array(z.object({ sha256: z.string(), id: z.string(), dim: z.number(), external_data: z.boolean(), bytes: z.number(), created_at: z.string() })),
+  models: z.array(z.object({ sha256: z.string(), id: z.string(), dim: z.number(), external_data: z.boolean(), parts: z.number().optional(), bytes: z.number(), created_at: z.string() })),
 });
 
 export type LabelSetInfo = z.infer<typeof labelSetInfo>;
@@ -100,16 +102,20 @@ export type StoredModelFile = z.infer<typeof storedModelFile>;
 export type PublishedModel = z.infer<typeof publishedModel>;
 export type ModelList = z.infer<typeof modelList>;
 
-/** The files of a vision model in R2 (docs/storage.md, "Vision models in R2"). */
-export type ModelFileName = 'vision_model.onnx' | 'vision_model.onnx.data';
-
 /** What `PUT /v1/admin/models/:sha256` takes: the worker checks it against the stored files. */
 export interface ModelManifestUpload {
   id: string;
   dim: number;
   image_size: number;
   preprocessor_config: unknown;
-  files: Partial<Record<ModelFileName, { sha256: string; bytes: number }>>;
+  files: Partial<Record<typeof VISION_GRAPH | typeof VISION_DATA, ModelFileEntry>>;
+  /** The encoder as consecutive models (vision_model.part<k>.onnx [+ .data]), loaded one part at a time. */
+  parts?: Array<{ onnx: ModelFileEntry; data?: ModelFileEntry }>;
+}
+
+export interface ModelFileEntry {
+  sha256: string;
+  bytes: number;
 }
 
 export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -211,7 +217,7 @@ export class AdminClient {
    * its sha256 is `fileSha256` (for vision_model.onnx, the model's own).
    */
   async putModelFile(modelSha256: string, file: ModelFileName, bytes: Uint8Array, fileSha256: string): Promise<StoredModelFile> {
-    const query = file === 'vision_model.onnx' ? '' : `?sha256=${fileSha256}`;
+    const query = file === VISION_GRAPH ? '' : `?sha256=${fileSha256}`;
     return this.admin(storedModelFile, {
       method: 'PUT',
       path: `/v1/admin/models/${seg(modelSha256)}/${file}${query}`,

@@ -10,8 +10,9 @@ import type { Env } from '../env.ts';
 import { HttpError } from '../http/errors.ts';
 import { readJsonObject } from '../http/json-body.ts';
 import { mediaType } from '../http/read-image.ts';
-import { MODEL_FILES, MODEL_SHA256, type ModelFileName } from '../store/keys.ts';
-import { modelManifestInput, type ModelManifest, type ModelManifestInput } from '../store/model-manifest.ts';
+import { MAX_MODEL_PARTS, parseModelFileName, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
+import { MODEL_SHA256 } from '../store/keys.ts';
+import { manifestFiles, modelManifestInput, type ModelManifest, type ModelManifestInput } from '../store/model-manifest.ts';
 import type { Storage } from '../store/storage.ts';
 import { configuredModelSha256 } from '../vision/served-model.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
@@ -29,8 +30,10 @@ function parseSha256(raw: string | undefined, what: string): string {
 }
 
 function parseFileName(raw: string): ModelFileName {
-  const file = MODEL_FILES.find((f) => f === raw);
-  if (file === undefined) throw new HttpError('not_found', `A model has no file "${raw}": the files are ${MODEL_FILES.join(' and ')}.`);
+  const file = parseModelFileName(raw);
+  if (file === null) {
+    throw new HttpError('not_found', `A model has no file "${raw}": the files are vision_model.onnx, vision_model.onnx.data and, for a model in parts, vision_model.part<k>.onnx[.data] (k = 0..${MAX_MODEL_PARTS - 1}).`);
+  }
   return file;
 }
 
@@ -69,8 +72,17 @@ export function validateManifestInput(body: unknown): ModelManifestInput {
 }
 
 function summary(m: ModelManifest) {
-  const files = Object.values(m.files);
-  return { sha256: m.sha256, id: m.id, dim: m.dim, image_size: m.image_size, external_data: m.files['vision_model.onnx.data'] !== undefined, bytes: files.reduce((n, f) => n + (f?.bytes ?? 0), 0), created_at: m.created_at };
+  const files = manifestFiles(m);
+  return {
+    sha256: m.sha256,
+    id: m.id,
+    dim: m.dim,
+    image_size: m.image_size,
+    external_data: files.some((f) => f.name.endsWith('.data')),
+    parts: m.parts?.length ?? 0,
+    bytes: files.reduce((n, f) => n + f.entry.bytes, 0),
+    created_at: m.created_at,
+  };
 }
 
 export function adminModelRoutes(deps: AdminModelRouteDeps) {
@@ -107,9 +119,9 @@ export function adminModelRoutes(deps: AdminModelRouteDeps) {
   app.put(`${base}/:sha256/:file`, async (c) => {
     const sha = parseSha256(c.req.param('sha256'), 'The model in the path');
     const file = parseFileName(c.req.param('file'));
-    // The graph is stored under its own sha256; the weights file's sha256 comes with the request.
+    // The graph is stored under its own sha256; every other file's (weights, parts) comes with the request.
     const query = c.req.query('sha256');
-    const fileSha = file === 'vision_model.onnx' && query === undefined ? sha : parseSha256(query, `The sha256 of ${file} (?sha256=)`);
+    const fileSha = file === VISION_GRAPH && query === undefined ? sha : parseSha256(query, `The sha256 of ${file} (?sha256=)`);
     const type = mediaType(c.req.header('content-type') ?? null);
     if (!FILE_TYPES.has(type)) throw new UnsupportedMediaTypeError(`Content-Type ${type} is not accepted for a model file: send it as application/octet-stream.`);
     const bytes = declaredLength(c.req.raw);

@@ -3,6 +3,7 @@
  * are validated before they get here and contain neither "/" nor ":", so no key can collide with
  * another tenant's.
  */
+import type { ModelFileName } from '../../core/model-files.ts';
 
 /** Tenant ids: what the admin API accepts (lower case, so URLs and keys stay unambiguous). */
 export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -19,7 +20,7 @@ export const r2Keys = {
   /** The authoritative label-set record: current version, history, next version number. */
   labelSet: (tenant: string, name: string) => `registry/labelsets/${tenant}/${name}.json`,
   labelSetPrefix: (tenant: string) => `registry/labelsets/${tenant}/`,
-  /** One file of a vision model (MODEL_FILES), keyed by the sha256 of its vision_model.onnx. */
+  /** One file of a vision model (src/core/model-files.ts), keyed by the sha256 of its vision_model.onnx. */
   modelFile: (sha256: string, file: ModelFileName) => `models/${sha256}/${file}`,
   /** The model's manifest: written last, so a model with a manifest is complete. */
   modelManifest: (sha256: string) => `models/${sha256}/manifest.json`,
@@ -29,9 +30,7 @@ export const r2Keys = {
 /** A vision model's sha256: that of its vision_model.onnx, lower-case hex (what label sets record). */
 export const MODEL_SHA256 = /^[0-9a-f]{64}$/;
 
-/** The files a vision model in R2 may have: the graph, and its weights when exported as ONNX external data. */
-export const MODEL_FILES = ['vision_model.onnx', 'vision_model.onnx.data'] as const;
-export type ModelFileName = (typeof MODEL_FILES)[number];
+export type { ModelFileName } from '../../core/model-files.ts';
 
 export const kvKeys = {
   /** sha256(api key) -> the key's tenant: the one read that authenticates a request. */

@@ -4,12 +4,15 @@
  * the sha256 and size of every file, checked again when the model is loaded.
  */
 import { z } from 'zod';
+import { MAX_MODEL_PARTS, partDataName, partGraphName, VISION_DATA, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
 import { MODEL_SHA256 } from './keys.ts';
 
 export const MODEL_MANIFEST_FORMAT = 'prompt-edge/vision-model@1';
 
 const sha256 = z.string().regex(MODEL_SHA256, 'a lower-case hex sha256 (64 digits)');
 const fileEntry = z.object({ sha256, bytes: z.number().int().positive() }).strict();
+/** One part of an encoder cut into consecutive models: its graph and, when exported so, its external-data weights. */
+const partEntry = z.object({ onnx: fileEntry, data: fileEntry.optional() }).strict();
 
 /** What the uploader declares (PUT /v1/admin/models/:sha256); the worker adds format, sha256 and created_at. */
 export const modelManifestInput = z
@@ -29,6 +32,12 @@ export const modelManifestInput = z
         'vision_model.onnx.data': fileEntry.optional(),
       })
       .strict(),
+    /**
+     * The same encoder as consecutive models (vision_model.part<k>.onnx [+ .data]), loaded one
+     * session per part so that the loader never holds more than one part's bytes. When present the
+     * worker loads the parts, not the whole; `files` still records the whole graph, the model's identity.
+     */
+    parts: z.array(partEntry).min(2, 'a model in parts has at least 2 parts').max(MAX_MODEL_PARTS).optional(),
   })
   .strict();
 
@@ -41,10 +50,23 @@ export const modelManifest = modelManifestInput.extend({
 
 export type ModelManifestInput = z.infer<typeof modelManifestInput>;
 export type ModelManifest = z.infer<typeof modelManifest>;
+export type ModelFileEntry = z.infer<typeof fileEntry>;
+
+/** Every file a manifest names, with its expected sha256 and size: the whole model's, then each part's in order. */
+export function manifestFiles(m: ModelManifestInput): Array<{ name: ModelFileName; entry: ModelFileEntry }> {
+  const out: Array<{ name: ModelFileName; entry: ModelFileEntry }> = [{ name: VISION_GRAPH, entry: m.files[VISION_GRAPH] }];
+  if (m.files[VISION_DATA]) out.push({ name: VISION_DATA, entry: m.files[VISION_DATA] });
+  (m.parts ?? []).forEach((p, k) => {
+    out.push({ name: partGraphName(k), entry: p.onnx });
+    if (p.data) out.push({ name: partDataName(k), entry: p.data });
+  });
+  return out;
+}
 
 /** The uploader's fields only, in a fixed order: two uploads of one model compare equal on this. */
 export function manifestContent(m: ModelManifestInput): string {
   const files: Record<string, unknown> = { 'vision_model.onnx': m.files['vision_model.onnx'] };
   if (m.files['vision_model.onnx.data']) files['vision_model.onnx.data'] = m.files['vision_model.onnx.data'];
-  return JSON.stringify({ id: m.id, dim: m.dim, image_size: m.image_size, preprocessor_config: m.preprocessor_config, files });
+  const parts = m.parts?.map((p) => (p.data ? { onnx: p.onnx, data: p.data } : { onnx: p.onnx }));
+  return JSON.stringify({ id: m.id, dim: m.dim, image_size: m.image_size, preprocessor_config: m.preprocessor_config, files, ...(parts ? { parts } : {}) });
 }

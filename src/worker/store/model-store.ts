@@ -6,8 +6,9 @@
  * a manifest is complete and never changes (docs/storage.md, "Vision models in R2").
  */
 import { HttpError } from '../http/errors.ts';
-import { MODEL_FILES, r2Keys, type ModelFileName } from './keys.ts';
-import { manifestContent, MODEL_MANIFEST_FORMAT, modelManifest, type ModelManifest, type ModelManifestInput } from './model-manifest.ts';
+import { VISION_GRAPH } from '../../core/model-files.ts';
+import { r2Keys, type ModelFileName } from './keys.ts';
+import { manifestContent, manifestFiles, MODEL_MANIFEST_FORMAT, modelManifest, type ModelManifest, type ModelManifestInput } from './model-manifest.ts';
 import { parseRecord } from './records.ts';
 
 /** What R2 says about a stored file: its size and the sha256 R2 verified when it was put (null if it was put without one). */
@@ -82,22 +83,22 @@ export class ModelStore {
    * Streams one file of model `sha256` into R2, refused by R2 unless its sha256 is `fileSha256`.
    * A file already stored with that sha256 and size is kept (the body is read but not stored: 'exists').
    * Anything else at the key (a corrupted or unverified object) is replaced, because the new one
-   * is verified. Once the model is published, its external-data file can only be the one its
-   * manifest names.
+   * is verified. Once the model is published, every file other than the graph (weights, parts)
+   * can only be the one its manifest names.
    */
   async putFile(sha256: string, file: ModelFileName, body: ReadableStream<Uint8Array>, bytes: number, fileSha256: string): Promise<'created' | 'exists'> {
-    if (file === 'vision_model.onnx' && fileSha256 !== sha256) {
-      throw new HttpError('invalid_argument', `vision_model.onnx is stored under its own sha256: the sha256 given (${fileSha256}) is not the one in the path (${sha256}).`);
+    if (file === VISION_GRAPH && fileSha256 !== sha256) {
+      throw new HttpError('invalid_argument', `${VISION_GRAPH} is stored under its own sha256: the sha256 given (${fileSha256}) is not the one in the path (${sha256}).`);
     }
-    if (file === 'vision_model.onnx.data') {
+    if (file !== VISION_GRAPH) {
       const published = await this.manifest(sha256);
-      const declared = published?.files['vision_model.onnx.data'];
+      const declared = published === null ? undefined : manifestFiles(published).find((f) => f.name === file)?.entry;
       if (published !== null && declared?.sha256 !== fileSha256) {
         throw new HttpError(
           'conflict',
           declared
-            ? `Model ${sha256} is published with an external-data file of sha256 ${declared.sha256}; a published model never changes. A model with other weights needs its own vision_model.onnx.`
-            : `Model ${sha256} is published without external data; a published model never changes.`,
+            ? `Model ${sha256} is published with a ${file} of sha256 ${declared.sha256}; a published model never changes. A model with other weights needs its own ${VISION_GRAPH}.`
+            : `Model ${sha256} is published without a ${file}; a published model never changes.`,
         );
       }
     }
@@ -136,11 +137,9 @@ export class ModelStore {
     }
     const existing = await this.manifest(sha256);
     if (existing !== null) return this.samePublished(existing, input);
-    for (const file of MODEL_FILES) {
-      const want = input.files[file];
-      if (want === undefined) continue;
+    for (const { name: file, entry: want } of manifestFiles(input)) {
       const stored = await this.stat(sha256, file);
-      const upload = `upload it first: PUT /v1/admin/models/${sha256}/${file}${file === 'vision_model.onnx.data' ? `?sha256=${want.sha256}` : ''}`;
+      const upload = `upload it first: PUT /v1/admin/models/${sha256}/${file}${file !== VISION_GRAPH ? `?sha256=${want.sha256}` : ''}`;
       if (stored === null) throw new HttpError('conflict', `models/${sha256}/${file} is not in R2 yet; ${upload}.`);
       if (stored.bytes !== want.bytes) throw new HttpError('conflict', `models/${sha256}/${file} holds ${stored.bytes} bytes, the manifest says ${want.bytes}; ${upload}.`);
       const actual = stored.sha256 ?? (await this.hashStored(sha256, file));

@@ -4,7 +4,7 @@
  */
 import { initJpegDecoder } from '../../core/image/jpeg-decoder.ts';
 import type { RgbImage } from '../../core/image/rgb-image.ts';
-import { ImageEncoder } from './image-encoder.ts';
+import { ImageEncoder, type PartedModelFiles } from './image-encoder.ts';
 import type { VisionModelFiles, VisionModelInfo, VisionModelSpec } from './model.ts';
 
 /** RGB image -> the model's CHW float input ([3, S, S]). */
@@ -31,11 +31,14 @@ export function loadVisionRuntime(spec: VisionModelSpec, options: VisionRuntimeO
   return createVisionRuntime(spec, { onnx: new Uint8Array(spec.onnx) }, options);
 }
 
-/** The runtime of a model given as bytes; it keeps no reference to `files`, so the caller's copy can be collected. */
-export async function createVisionRuntime(info: VisionModelInfo, files: VisionModelFiles, options: VisionRuntimeOptions): Promise<VisionRuntime> {
+/**
+ * The runtime of a model given as bytes, or as parts read one at a time; it keeps no reference to
+ * the bytes, so the caller's copy can be collected once the session exists.
+ */
+export async function createVisionRuntime(info: VisionModelInfo, files: VisionModelFiles | PartedModelFiles, options: VisionRuntimeOptions): Promise<VisionRuntime> {
   const preprocessor = options.createPreprocessor(info.preprocessorConfig);
   const [encoder] = await Promise.all([
-    ImageEncoder.create(files.onnx, { imageSize: info.imageSize, dim: info.dim }, files.externalData),
+    ImageEncoder.create(files, { imageSize: info.imageSize, dim: info.dim }),
     initJpegDecoder(options.jpegDecoderWasm),
   ]);
   return { spec: info, encoder, preprocessor };

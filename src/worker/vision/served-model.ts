@@ -4,18 +4,22 @@
  * R2"), for models too large to bundle. Either way it is loaded on the isolate's first request that
  * needs it and kept for the isolate's life; concurrent first requests share one load.
  *
- * An R2 model is read whole, every file checked against its sha256 (the graph's is the model's
- * own, the one label sets record) before onnxruntime sees a byte: a corrupted object is refused
+ * An R2 model is read whole, or part by part for a model stored in parts (each part read only
+ * once the previous part's session exists, so the isolate holds one part's bytes at a time), every
+ * file checked against its sha256 (the graph's is the model's own, the one label sets record)
+ * before onnxruntime sees a byte: a corrupted object is refused
  * with 503, never served. A failed load is answered from memory for `retryAfterMs`, then retried,
  * so a broken object costs one large read per isolate per retry window, not one per request.
  */
 import type { Env } from '../env.ts';
 import { HttpError } from '../http/errors.ts';
 import { lazy, type Lazy } from '../runtime/lazy.ts';
+import { partDataName, partGraphName, VISION_DATA, VISION_GRAPH } from '../../core/model-files.ts';
 import { MODEL_SHA256, r2Keys, type ModelFileName } from '../store/keys.ts';
-import type { ModelManifest } from '../store/model-manifest.ts';
+import type { ModelFileEntry, ModelManifest } from '../store/model-manifest.ts';
 import { ModelStore } from '../store/model-store.ts';
-import { sha256Hex, type VisionModelInfo, type VisionModelSpec } from './model.ts';
+import type { PartedModelFiles } from './image-encoder.ts';
+import { sha256Hex, type VisionModelFiles, type VisionModelInfo, type VisionModelSpec } from './model.ts';
 import { createVisionRuntime, loadVisionRuntime, type VisionRuntime, type VisionRuntimeOptions } from './runtime.ts';
 
 export type ModelSource = 'bundled' | 'r2';
@@ -71,26 +75,13 @@ function withKeepAlive<T>(value: Lazy<T>, keepAlive: KeepAlive | undefined): Pro
   return p;
 }
 
-export class BundledModel implements ServedModel {
-  readonly source = 'bundled' as const;
-  private timings: ModelLoadTimings | null = null;
-  private readonly sha256 = lazy(() => sha256Hex(this.spec.onnx));
-  private readonly loadedRuntime = lazy(async () => {
-    const t0 = performance.now();
-    const runtime = await loadVisionRuntime(this.spec, this.options);
-    const t1 = performance.now();
-    this.timings = { fetch: 0, verify: 0, session: ms(t0, t1), total: ms(t0, t1) };
-    return runtime;
-  });
+/** What both sources share: one lazily loaded runtime per isolate, and where its load spent its time. */
+abstract class LazyServedModel implements ServedModel {
+  abstract readonly source: ModelSource;
+  protected timings: ModelLoadTimings | null = null;
+  protected abstract readonly loadedRuntime: Lazy<VisionRuntime>;
 
-  constructor(
-    private readonly spec: VisionModelSpec,
-    private readonly options: VisionRuntimeOptions,
-  ) {}
-
-  async describe(): Promise<ModelDescription> {
-    return { id: this.spec.id, sha256: await this.sha256.get(), dim: this.spec.dim, source: this.source };
-  }
+  abstract describe(): Promise<ModelDescription>;
 
   runtime(keepAlive?: KeepAlive): Promise<VisionRuntime> {
     return withKeepAlive(this.loadedRuntime, keepAlive);
@@ -105,12 +96,34 @@ export class BundledModel implements ServedModel {
   }
 }
 
-export class R2Model implements ServedModel {
+export class BundledModel extends LazyServedModel {
+  readonly source = 'bundled' as const;
+  private readonly sha256 = lazy(() => sha256Hex(this.spec.onnx));
+  protected readonly loadedRuntime = lazy(async () => {
+    const t0 = performance.now();
+    const runtime = await loadVisionRuntime(this.spec, this.options);
+    const t1 = performance.now();
+    this.timings = { fetch: 0, verify: 0, session: ms(t0, t1), total: ms(t0, t1) };
+    return runtime;
+  });
+
+  constructor(
+    private readonly spec: VisionModelSpec,
+    private readonly options: VisionRuntimeOptions,
+  ) {
+    super();
+  }
+
+  async describe(): Promise<ModelDescription> {
+    return { id: this.spec.id, sha256: await this.sha256.get(), dim: this.spec.dim, source: this.source };
+  }
+}
+
+export class R2Model extends LazyServedModel {
   readonly source = 'r2' as const;
-  private timings: ModelLoadTimings | null = null;
   private readonly retryAfterMs: number;
   private readonly manifest: Lazy<ModelManifest>;
-  private readonly loadedRuntime: Lazy<VisionRuntime>;
+  protected readonly loadedRuntime: Lazy<VisionRuntime>;
   private readonly reported = new WeakSet<Error>();
 
   constructor(
@@ -119,6 +132,7 @@ export class R2Model implements ServedModel {
     private readonly options: VisionRuntimeOptions,
     opts: ModelLoadOptions = {},
   ) {
+    super();
     this.retryAfterMs = opts.retryAfterMs ?? DEFAULT_MODEL_RETRY_AFTER_MS;
     const lazyOpts = { retryAfterMs: this.retryAfterMs, ...(opts.now ? { now: opts.now } : {}) };
     this.manifest = lazy(() => this.logged(() => this.readManifest()), lazyOpts);
@@ -128,18 +142,6 @@ export class R2Model implements ServedModel {
   async describe(): Promise<ModelDescription> {
     const m = await this.manifest.get();
     return { id: m.id, sha256: this.sha256, dim: m.dim, source: this.source };
-  }
-
-  runtime(keepAlive?: KeepAlive): Promise<VisionRuntime> {
-    return withKeepAlive(this.loadedRuntime, keepAlive);
-  }
-
-  get loaded(): boolean {
-    return this.loadedRuntime.loaded;
-  }
-
-  get loadTimings(): ModelLoadTimings | null {
-    return this.timings;
   }
 
   private unavailable(problem: string): HttpError {
@@ -178,7 +180,7 @@ export class R2Model implements ServedModel {
   }
 
   /** Reads one file and checks its size and sha256 against the manifest. */
-  private async readVerified(file: ModelFileName, want: { sha256: string; bytes: number }): Promise<{ bytes: Uint8Array<ArrayBuffer>; verifyMs: number }> {
+  private async readVerified(file: ModelFileName, want: ModelFileEntry): Promise<{ bytes: Uint8Array<ArrayBuffer>; verifyMs: number }> {
     const key = r2Keys.modelFile(this.sha256, file);
     const bytes = await this.store.read(this.sha256, file);
     if (bytes === null) throw this.unavailable(`${key} is missing from R2. Upload it again with \`npx prompt-edge model publish\`.`);
@@ -196,28 +198,55 @@ export class R2Model implements ServedModel {
     return { bytes, verifyMs };
   }
 
+  /** A graph and, if it has them, its external-data weights, read at once and verified. */
+  private async readGraph(graph: ModelFileName, graphEntry: ModelFileEntry, data: { name: ModelFileName; entry: ModelFileEntry } | null, spent: { verify: number }): Promise<VisionModelFiles> {
+    const [g, d] = await Promise.all([this.readVerified(graph, graphEntry), data ? this.readVerified(data.name, data.entry) : Promise.resolve(null)]);
+    spent.verify += g.verifyMs + (d?.verifyMs ?? 0);
+    return { onnx: g.bytes, ...(d && data ? { externalData: { path: data.name, data: d.bytes } } : {}) };
+  }
+
   private async load(): Promise<VisionRuntime> {
     const t0 = performance.now();
     const manifest = await this.manifest.get();
-    const dataEntry = manifest.files['vision_model.onnx.data'];
-    // Both files at once; the graph's expected sha256 is the model's own, whatever the manifest says.
-    const [graph, data] = await Promise.all([
-      this.readVerified('vision_model.onnx', { sha256: this.sha256, bytes: manifest.files['vision_model.onnx'].bytes }),
-      dataEntry ? this.readVerified('vision_model.onnx.data', dataEntry) : Promise.resolve(null),
-    ]);
-    const t1 = performance.now();
-    const verify = graph.verifyMs + (data?.verifyMs ?? 0);
     // A fresh description without bytes: the runtime must not keep the model alive after session creation.
     const info: VisionModelInfo = { id: manifest.id, preprocessorConfig: manifest.preprocessor_config, imageSize: manifest.image_size, dim: manifest.dim };
+    const spent = { verify: 0, read: 0 };
+    const timedRead = async (read: () => Promise<VisionModelFiles>): Promise<VisionModelFiles> => {
+      const t = performance.now();
+      const files = await read();
+      spent.read += performance.now() - t;
+      return files;
+    };
+    const parts = manifest.parts;
+    let source: VisionModelFiles | PartedModelFiles;
+    if (parts) {
+      // One part at a time, each read and checked just before its session is created, so the
+      // isolate never holds more than one part's bytes (docs/performance.md, "Fitting 128 MB").
+      source = {
+        parts: parts.length,
+        read: (k) => timedRead(() => this.readGraph(partGraphName(k), parts[k]!.onnx, parts[k]!.data ? { name: partDataName(k), entry: parts[k]!.data! } : null, spent)),
+      };
+    } else {
+      // The graph's expected sha256 is the model's own, whatever the manifest says.
+      const dataEntry = manifest.files[VISION_DATA];
+      source = await timedRead(() =>
+        this.readGraph(VISION_GRAPH, { sha256: this.sha256, bytes: manifest.files[VISION_GRAPH].bytes }, dataEntry ? { name: VISION_DATA, entry: dataEntry } : null, spent),
+      );
+    }
+    const t1 = performance.now();
     let runtime: VisionRuntime;
     try {
-      runtime = await createVisionRuntime(info, { onnx: graph.bytes, ...(data ? { externalData: { path: 'vision_model.onnx.data', data: data.bytes } } : {}) }, this.options);
+      runtime = await createVisionRuntime(info, source, this.options);
     } catch (err) {
+      if (err instanceof HttpError) throw err; // a part that could not be read
       throw this.unavailable(`onnxruntime could not create a session from vision model ${this.sha256} (${manifest.id}): ${err instanceof Error ? err.message : String(err)}.`);
     }
     const t2 = performance.now();
-    // One thread: the reads' wall time includes the hashing, which ran in between.
-    this.timings = { fetch: Math.max(0, ms(t0, t1 - verify)), verify: ms(0, verify), session: ms(t1, t2), total: ms(t0, t2) };
+    // One thread: the reads' wall time includes the hashing, which ran in between. For parts, the
+    // reads happen during session creation, so `session` is the creation time without them.
+    const total = ms(t0, t2);
+    const fetch = Math.max(0, ms(0, spent.read - spent.verify));
+    this.timings = { fetch, verify: ms(0, spent.verify), session: Math.max(0, ms(0, t2 - t1 - (parts ? spent.read : 0))), total };
     return runtime;
   }
 }

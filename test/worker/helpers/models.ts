@@ -3,7 +3,13 @@
  * a byte-different but equivalent file (another sha256, same embeddings), and the same model with
  * its weights as ONNX external data. Plus an R2 binding wrapper that counts reads.
  */
+import modelSafetensors from '../../../artifacts/models/tiny-clip-cifar10/model.safetensors';
+import checkpointConfig from '../../../artifacts/models/tiny-clip-cifar10/config.json';
+import { partDataName } from '../../../src/core/model-files.ts';
+import { parseSafetensors, tensorToFloat32 } from '../../../src/core/safetensors.ts';
 import { externalizeInitializers } from '../../../src/train/export/onnx-model-io.ts';
+import { splitEncoder } from '../../../src/train/export/split-model.ts';
+import { buildVisionGraph } from '../../../src/train/onnx/vision-graph.ts';
 import { DEFAULT_MODEL } from '../../../src/worker/vision/default-model.ts';
 import { sha256Hex } from '../../../src/worker/vision/model.ts';
 import { ADMIN_TOKEN, type Api } from './storage-app.ts';
@@ -38,18 +44,48 @@ export function externalDataModel(): Required<ModelFiles> {
   return { onnx: new Uint8Array(model), data: new Uint8Array(data) };
 }
 
+/**
+ * The default model's encoder as the project's own graph builder writes it from model.safetensors
+ * (src/train/onnx/vision-graph.ts): unlike the checkpoint's own export it can be cut between layers.
+ * Same function as the bundled file within 1e-4 (test/train/vision-graph.test.ts), another sha256.
+ */
+export function projectGraph(): Uint8Array<ArrayBuffer> {
+  const weights = parseSafetensors(new Uint8Array(modelSafetensors));
+  const v = checkpointConfig.vision_config;
+  const cfg = {
+    width: v.hidden_size, layers: v.num_hidden_layers, heads: v.num_attention_heads, intermediateSize: v.intermediate_size,
+    imageSize: v.image_size, patchSize: v.patch_size, numChannels: v.num_channels, projectionDim: checkpointConfig.projection_dim,
+    layerNormEps: v.layer_norm_eps, hiddenAct: v.hidden_act as 'quick_gelu' | 'gelu',
+  };
+  return new Uint8Array(buildVisionGraph(cfg, (name) => {
+    const t = weights.tensors.get(name);
+    if (t === undefined) throw new Error(`model.safetensors has no ${name}`);
+    return tensorToFloat32(t);
+  }));
+}
+
+/** `whole` cut into `parts` consecutive models, each with its weights as external data (what `model publish --parts` uploads). */
+export function modelParts(whole: Uint8Array<ArrayBuffer>, parts: number): Array<Required<ModelFiles>> {
+  return splitEncoder(whole, undefined, parts, partDataName).map((p) => ({ onnx: new Uint8Array(p.model), data: new Uint8Array(p.externalData!) }));
+}
+
 export const sha = (bytes: Uint8Array<ArrayBuffer>): Promise<string> => sha256Hex(bytes);
 
+type Entry = { sha256: string; bytes: number };
+
 /** A manifest for the default model's shape (dim 128, 32 px) and preprocessor. */
-export function manifestFor(files: { onnx: { sha256: string; bytes: number }; data?: { sha256: string; bytes: number } }, id = 'tiny-from-r2'): Record<string, unknown> {
+export function manifestFor(files: { onnx: Entry; data?: Entry; parts?: Array<{ onnx: Entry; data?: Entry }> }, id = 'tiny-from-r2'): Record<string, unknown> {
   return {
     id,
     dim: DEFAULT_MODEL.dim,
     image_size: DEFAULT_MODEL.imageSize,
     preprocessor_config: DEFAULT_MODEL.preprocessorConfig,
     files: { 'vision_model.onnx': files.onnx, ...(files.data ? { 'vision_model.onnx.data': files.data } : {}) },
+    ...(files.parts ? { parts: files.parts } : {}),
   };
 }
+
+const entry = async (bytes: Uint8Array<ArrayBuffer>): Promise<Entry> => ({ sha256: await sha(bytes), bytes: bytes.byteLength });
 
 /** PUT of one model file with Content-Length, as curl and the CLI send it. */
 export function putFile(api: Api, modelSha: string, file: string, bytes: Uint8Array<ArrayBuffer>, query = '', headers: Record<string, string> = {}): Promise<Response> {
@@ -66,18 +102,25 @@ export function putFile(api: Api, modelSha: string, file: string, bytes: Uint8Ar
   );
 }
 
-/** Uploads the files and publishes the manifest through the admin API; returns the model's sha256. */
-export async function publishModel(api: Api, files: ModelFiles, id = 'tiny-from-r2'): Promise<string> {
+/**
+ * Uploads the files and publishes the manifest through the admin API; returns the model's sha256.
+ * `parts`: the model also as consecutive parts (the worker then loads those).
+ */
+export async function publishModel(api: Api, files: ModelFiles & { parts?: ReadonlyArray<Required<ModelFiles>> }, id = 'tiny-from-r2'): Promise<string> {
   const onnxSha = await sha(files.onnx);
-  const onnx = await putFile(api, onnxSha, 'vision_model.onnx', files.onnx);
-  if (onnx.status !== 201 && onnx.status !== 200) throw new Error(`upload of vision_model.onnx: ${onnx.status} ${await onnx.text()}`);
-  let data: { sha256: string; bytes: number } | undefined;
-  if (files.data) {
-    data = { sha256: await sha(files.data), bytes: files.data.byteLength };
-    const res = await putFile(api, onnxSha, 'vision_model.onnx.data', files.data, `?sha256=${data.sha256}`);
-    if (res.status !== 201 && res.status !== 200) throw new Error(`upload of vision_model.onnx.data: ${res.status} ${await res.text()}`);
+  const upload = async (name: string, bytes: Uint8Array<ArrayBuffer>): Promise<Entry> => {
+    const e = await entry(bytes);
+    const res = await putFile(api, onnxSha, name, bytes, name === 'vision_model.onnx' ? '' : `?sha256=${e.sha256}`);
+    if (res.status !== 201 && res.status !== 200) throw new Error(`upload of ${name}: ${res.status} ${await res.text()}`);
+    return e;
+  };
+  await upload('vision_model.onnx', files.onnx);
+  const data = files.data ? await upload('vision_model.onnx.data', files.data) : undefined;
+  const parts: Array<{ onnx: Entry; data: Entry }> = [];
+  for (const [k, p] of (files.parts ?? []).entries()) {
+    parts.push({ onnx: await upload(`vision_model.part${k}.onnx`, p.onnx), data: await upload(`vision_model.part${k}.onnx.data`, p.data) });
   }
-  const manifest = manifestFor({ onnx: { sha256: onnxSha, bytes: files.onnx.byteLength }, ...(data ? { data } : {}) }, id);
+  const manifest = manifestFor({ onnx: { sha256: onnxSha, bytes: files.onnx.byteLength }, ...(data ? { data } : {}), ...(files.parts ? { parts } : {}) }, id);
   const res = await api.call('PUT', `/v1/admin/models/${onnxSha}`, { json: manifest });
   if (res.status !== 201 && res.status !== 200) throw new Error(`publish of the manifest: ${res.status} ${await res.text()}`);
   return onnxSha;

@@ -10,22 +10,28 @@ import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { CheckpointError, InvalidArgumentError } from '../../../core/errors.ts';
-import { AdminClient, type ModelFileName, type ModelManifestUpload, type StoredModelFile } from '../../publish/admin-client.ts';
+import { MAX_MODEL_PARTS, partDataName, partGraphName, VISION_DATA, VISION_GRAPH, type ModelFileName } from '../../../core/model-files.ts';
+import { splitEncoder } from '../../export/split-model.ts';
+import { AdminClient, type ModelFileEntry, type ModelManifestUpload, type StoredModelFile } from '../../publish/admin-client.ts';
 import { ADMIN_TOKEN_ENV, resolveTarget } from '../../publish/target.ts';
-import { REPO_ROOT } from '../common.ts';
+import { parseIntOption, REPO_ROOT } from '../common.ts';
 import { emit, info } from '../output.ts';
 import { TARGET_OPTION_HELP } from './tenant.ts';
 
-/** The name the graph's external-data entries refer to (what `export-vision --external-data` writes next to vision_model.onnx). */
-const DATA_FILE = 'vision_model.onnx.data';
-
 const configSchema = z.object({ projection_dim: z.number().int().positive(), vision_config: z.object({ image_size: z.number().int().positive() }) });
+
+/** One file to upload: its name in R2, what the manifest says of it, and its bytes (read when uploaded). */
+export interface ModelUpload {
+  readonly name: ModelFileName;
+  readonly entry: ModelFileEntry;
+  bytes(): Uint8Array;
+}
 
 export interface ModelFolderFiles {
   readonly manifest: ModelManifestUpload;
   readonly sha256: string;
-  /** Local paths of the files to upload. */
-  readonly paths: Partial<Record<ModelFileName, string>>;
+  /** In upload order: the whole graph (and its weights), then the parts. */
+  readonly uploads: readonly ModelUpload[];
 }
 
 function readJson(path: string): unknown {
@@ -37,8 +43,14 @@ function readJson(path: string): unknown {
   }
 }
 
-function fileEntry(path: string): { sha256: string; bytes: number } {
-  return { sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), bytes: statSync(path).size };
+const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+function fileUpload(name: ModelFileName, path: string): ModelUpload {
+  return { name, entry: { sha256: sha256Of(readFileSync(path)), bytes: statSync(path).size }, bytes: () => new Uint8Array(readFileSync(path)) };
+}
+
+function memoryUpload(name: ModelFileName, bytes: Uint8Array): ModelUpload {
+  return { name, entry: { sha256: sha256Of(bytes), bytes: bytes.byteLength }, bytes: () => bytes };
 }
 
 /**
@@ -46,39 +58,59 @@ function fileEntry(path: string): { sha256: string; bytes: number } {
  * is sent as is, and the encoder is `onnx` (default onnx/vision_model.onnx) plus, when it exists,
  * the weights file next to it. The sha256 is that of the encoder file: the one label sets built
  * from this folder record.
+ *
+ * With `parts` > 1 the encoder is also cut into that many consecutive models, each with its
+ * weights as external data (vision_model.part<k>.onnx + .data), which the worker loads one at a
+ * time; then the whole graph is uploaded as the model's identity but not its weights file.
  */
-export function readModelFolder(dir: string, opts: { id?: string; onnx?: string } = {}): ModelFolderFiles {
+export function readModelFolder(dir: string, opts: { id?: string; onnx?: string; parts?: number } = {}): ModelFolderFiles {
   const root = resolve(dir);
   const config = configSchema.safeParse(readJson(join(root, 'config.json')));
   if (!config.success) throw new CheckpointError(`${join(root, 'config.json')} has no projection_dim / vision_config.image_size: is this a CLIP checkpoint?`);
   const preprocessor = readJson(join(root, 'preprocessor_config.json'));
-  const onnx = resolve(opts.onnx ?? join(root, 'onnx', 'vision_model.onnx'));
+  const onnx = resolve(opts.onnx ?? join(root, 'onnx', VISION_GRAPH));
   if (!existsSync(onnx)) throw new CheckpointError(`${onnx} not found: the image encoder to publish (export one with \`npx prompt-edge export-vision\`).`);
   // export-vision --external-data writes <out>.data and names it so in the graph.
   const data = `${onnx}.data`;
   const hasData = existsSync(data);
-  if (hasData && basename(onnx) !== 'vision_model.onnx') {
+  if (hasData && basename(onnx) !== VISION_GRAPH) {
     // The worker hands the weights to onnxruntime under one fixed name, which the graph must use.
-    throw new InvalidArgumentError(`${onnx} has its weights in ${basename(data)}: export it as vision_model.onnx (export-vision --out DIR/vision_model.onnx --external-data) so that the graph refers to ${DATA_FILE}.`);
+    throw new InvalidArgumentError(`${onnx} has its weights in ${basename(data)}: export it as ${VISION_GRAPH} (export-vision --out DIR/${VISION_GRAPH} --external-data) so that the graph refers to ${VISION_DATA}.`);
   }
-  const graph = fileEntry(onnx);
-  const weights = hasData ? fileEntry(data) : undefined;
+  const graph = fileUpload(VISION_GRAPH, onnx);
+  const parts = opts.parts ?? 1;
+  const uploads: ModelUpload[] = [graph];
+  let partEntries: ModelManifestUpload['parts'];
+  if (parts > 1) {
+    const split = splitEncoder(new Uint8Array(readFileSync(onnx)), hasData ? new Uint8Array(readFileSync(data)) : undefined, parts, partDataName);
+    partEntries = split.map((p, k) => {
+      const g = memoryUpload(partGraphName(k), p.model);
+      const d = memoryUpload(partDataName(k), p.externalData!);
+      uploads.push(g, d);
+      return { onnx: g.entry, data: d.entry };
+    });
+  } else if (hasData) {
+    uploads.push(fileUpload(VISION_DATA, data));
+  }
+  const files: ModelManifestUpload['files'] = {};
+  for (const u of uploads) if (u.name === VISION_GRAPH || u.name === VISION_DATA) files[u.name] = u.entry;
   return {
-    sha256: graph.sha256,
+    sha256: graph.entry.sha256,
     manifest: {
       id: opts.id ?? basename(root),
       dim: config.data.projection_dim,
       image_size: config.data.vision_config.image_size,
       preprocessor_config: preprocessor,
-      files: { 'vision_model.onnx': graph, ...(weights ? { [DATA_FILE]: weights } : {}) },
+      files,
+      ...(partEntries ? { parts: partEntries } : {}),
     },
-    paths: { 'vision_model.onnx': onnx, ...(weights ? { [DATA_FILE]: data } : {}) },
+    uploads,
   };
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-interface PublishFlags { model: string; id?: string; onnx?: string; target: string; json?: boolean }
+interface PublishFlags { model: string; id?: string; onnx?: string; parts: number; target: string; json?: boolean }
 
 export function registerModelCommands(program: Command): Command {
   const model = program
@@ -92,21 +124,21 @@ export function registerModelCommands(program: Command): Command {
     .requiredOption('--model <dir>', 'Hugging Face CLIP folder: config.json, preprocessor_config.json, onnx/vision_model.onnx [+ onnx/vision_model.onnx.data]')
     .option('--onnx <file>', 'the encoder to publish instead of <dir>/onnx/vision_model.onnx (e.g. an export-vision output)')
     .option('--id <name>', 'the model id classify reports (default: the folder name)')
+    .option('--parts <n>', `also cut the encoder into n consecutive models (2-${MAX_MODEL_PARTS}), each with its weights as external data, which the worker creates one at a time: what keeps a ViT-B/32 q4 encoder under a Worker's 128 MB while it loads (docs/performance.md, "Fitting 128 MB")`, parseIntOption('--parts', 1, MAX_MODEL_PARTS), 1)
     .option('--target <local|url>', TARGET_OPTION_HELP, 'local')
     .option('--json', 'print the published manifest as JSON and nothing else on stdout')
     .addHelpText('after', '\nExample:\n  npx prompt-edge export-vision --model DIR --precision int8 --out DIR-int8/onnx/vision_model.onnx --external-data\n  npx prompt-edge model publish --model DIR-int8 --target https://prompt-edge.example.workers.dev')
     .action(async (f: PublishFlags) => {
-      const folder = readModelFolder(f.model, { ...(f.id ? { id: f.id } : {}), ...(f.onnx ? { onnx: f.onnx } : {}) });
+      const folder = readModelFolder(f.model, { ...(f.id ? { id: f.id } : {}), ...(f.onnx ? { onnx: f.onnx } : {}), parts: f.parts });
       // Uploads of hundreds of MB: allow them time.
       const client = new AdminClient(resolveTarget(f.target, { repoRoot: REPO_ROOT, env: process.env }), { timeoutMs: 15 * 60_000 });
       const uploaded: Partial<Record<ModelFileName, StoredModelFile['stored']>> = {};
       // Published already (a published model never changes): nothing to upload; publishing the
       // manifest again still says whether it is this one.
       if ((await client.getModel(folder.sha256)) === null) {
-        for (const [file, path] of Object.entries(folder.paths) as Array<[ModelFileName, string]>) {
-          const entry = folder.manifest.files[file]!;
-          info(`uploading ${file} (${mb(entry.bytes)}, sha256 ${entry.sha256.slice(0, 12)}…) to ${client.target.baseUrl}`);
-          uploaded[file] = (await client.putModelFile(folder.sha256, file, new Uint8Array(readFileSync(path)), entry.sha256)).stored;
+        for (const [i, file] of folder.uploads.entries()) {
+          info(`uploading ${file.name} (${i + 1}/${folder.uploads.length}, ${mb(file.entry.bytes)}, sha256 ${file.entry.sha256.slice(0, 12)}…) to ${client.target.baseUrl}`);
+          uploaded[file.name] = (await client.putModelFile(folder.sha256, file.name, file.bytes(), file.entry.sha256)).stored;
         }
       }
       const published = await client.publishModel(folder.sha256, folder.manifest);
@@ -114,7 +146,8 @@ export function registerModelCommands(program: Command): Command {
       emit(f, { ...published, uploaded, serve }, () =>
         [
           `${published.created ? 'published' : 'already published:'} model ${published.id} (sha256 ${published.sha256}) on ${client.target.baseUrl}`,
-          ...Object.entries(published.files).map(([name, e]) => `  ${name}: ${mb(e.bytes)}${uploaded[name as ModelFileName] === 'created' ? '' : ' (already stored)'}`),
+          ...folder.uploads.map((u) => `  ${u.name}: ${mb(u.entry.bytes)}${uploaded[u.name] === 'created' ? '' : ' (already stored)'}`),
+          ...(published.parts ? [`The worker loads it in ${published.parts.length} parts, one session at a time.`] : []),
           `To serve it, set ${serve} under [vars] in wrangler.toml (or deploy with --var VISION_MODEL_SHA256:${published.sha256}).`,
           'Label sets for it must record this sha256 as model_sha256: build them against a folder whose onnx/vision_model.onnx is this file.',
         ].join('\n'),
@@ -133,7 +166,7 @@ export function registerModelCommands(program: Command): Command {
           `serving: ${r.serving ?? 'the bundled model (VISION_MODEL_SHA256 unset)'}`,
           ...(r.models.length === 0
             ? ['no models in R2']
-            : r.models.map((m) => `${m.sha256}  ${m.id.padEnd(24)} dim ${String(m.dim).padEnd(5)} ${mb(m.bytes).padStart(9)}${m.external_data ? ' (external data)' : ''}  ${m.created_at}`)),
+            : r.models.map((m) => `${m.sha256}  ${m.id.padEnd(24)} dim ${String(m.dim).padEnd(5)} ${mb(m.bytes).padStart(9)}${m.parts ? ` (${m.parts} parts)` : m.external_data ? ' (external data)' : ''}  ${m.created_at}`)),
         ].join('\n'),
       );
     });
