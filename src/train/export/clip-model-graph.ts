@@ -14,7 +14,7 @@
  */
 import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { layerNorm } from '../onnx/nn-ops.ts';
-import { addEncoderLayer, addVisionTower, checkedWeights, transposeMatrix, type Float32WeightGetter, type VisionTowerConfig } from '../onnx/vision-graph.ts';
+import { addEncoderLayers, addVisionTower, checkedWeights, transposeMatrix, type Float32WeightGetter, type VisionTowerConfig } from '../onnx/vision-graph.ts';
 import type { ClipConfig } from '../checkpoint.ts';
 import type { TextTowerConfig } from '../text-tower-graph.ts';
 
@@ -49,18 +49,7 @@ function addTextTower(g: GraphBuilder, cfg: TextTowerConfig, get: Float32WeightG
   const mask = g.op('Add', [causalSlice, padding]);
 
   const shapes = { headsShape: g.op('Concat', [idsShape, g.int64Const([3 * cfg.heads, W / cfg.heads])], { axis: 0 }), rows: g.int64Const([-1, W]), mask };
-  let x = g.op('Reshape', [embedded, shapes.rows]);
-  for (let i = 0; i < cfg.layers; i++) {
-    x = addEncoderLayer(g, x, {
-      hfPrefix: `text_model.encoder.layers.${i}`,
-      graphPrefix: `text.l${i}`,
-      width: W,
-      heads: cfg.heads,
-      intermediateSize: cfg.intermediateSize,
-      layerNormEps: cfg.layerNormEps,
-      hiddenAct: cfg.hiddenAct,
-    }, get, shapes);
-  }
+  const x = addEncoderLayers(g, g.op('Reshape', [embedded, shapes.rows]), cfg, { hfModel: 'text_model', graphPrefix: 'text' }, get, shapes);
   const stream = g.op('Reshape', [x, g.op('Concat', [idsShape, g.int64Const([W])], { axis: 0 })]);
   // First occurrence of the end token (HF: (input_ids == eos_token_id).int().argmax(-1)).
   const isEot = g.op('Cast', [g.op('Equal', [inputIds, g.int64Const([cfg.eotId], [])])], { to: 6 });

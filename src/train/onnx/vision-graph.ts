@@ -100,6 +100,35 @@ export interface AttentionShapes {
   readonly mask?: string | undefined;
 }
 
+/** The transformer shape both towers share: what each of their encoder layers is built from. */
+export interface EncoderStackSpec {
+  readonly layers: number;
+  readonly width: number;
+  readonly heads: number;
+  readonly intermediateSize: number;
+  readonly layerNormEps: number;
+  readonly hiddenAct: Activation;
+}
+
+/**
+ * `cfg.layers` encoder layers on the residual stream `x` (rows), HF weights under
+ * `${hfModel}.encoder.layers.<i>` and graph initializers under `${graphPrefix}.l<i>`.
+ */
+export function addEncoderLayers(g: GraphBuilder, x: string, cfg: EncoderStackSpec, names: { hfModel: string; graphPrefix: string }, get: Float32WeightGetter, shapes: AttentionShapes): string {
+  for (let i = 0; i < cfg.layers; i++) {
+    x = addEncoderLayer(g, x, {
+      hfPrefix: `${names.hfModel}.encoder.layers.${i}`,
+      graphPrefix: `${names.graphPrefix}.l${i}`,
+      width: cfg.width,
+      heads: cfg.heads,
+      intermediateSize: cfg.intermediateSize,
+      layerNormEps: cfg.layerNormEps,
+      hiddenAct: cfg.hiddenAct,
+    }, get, shapes);
+  }
+  return x;
+}
+
 /**
  * One pre-LN CLIP encoder layer on the residual stream `x` [batch*seq, W] (rows). q, k and v are
  * one MatMul with the q rows pre-scaled by head_dim^-0.5, as in the text tower.
@@ -177,18 +206,7 @@ export function addVisionTower(g: GraphBuilder, cfg: VisionTowerConfig, get: Flo
 
   const preLn = layerNorm(g, embedded, g.initializer('vision.pre_ln.g', w('vision_model.pre_layrnorm.weight', W), [W]), g.initializer('vision.pre_ln.b', w('vision_model.pre_layrnorm.bias', W), [W]), cfg.layerNormEps);
   const shapes: AttentionShapes = { headsShape: g.int64Const([-1, S, 3 * cfg.heads, W / cfg.heads]), rows: g.int64Const([-1, W]) };
-  let x = g.op('Reshape', [preLn, shapes.rows]);
-  for (let i = 0; i < cfg.layers; i++) {
-    x = addEncoderLayer(g, x, {
-      hfPrefix: `vision_model.encoder.layers.${i}`,
-      graphPrefix: `vision.l${i}`,
-      width: W,
-      heads: cfg.heads,
-      intermediateSize: cfg.intermediateSize,
-      layerNormEps: cfg.layerNormEps,
-      hiddenAct: cfg.hiddenAct,
-    }, get, shapes);
-  }
+  const x = addEncoderLayers(g, g.op('Reshape', [preLn, shapes.rows]), cfg, { hfModel: 'vision_model', graphPrefix: 'vision' }, get, shapes);
 
   // Only the class token is pooled; post_layernorm is row-wise, so normalise just that row.
   const clsOut = g.op('Gather', [g.op('Reshape', [x, g.int64Const([-1, S, W])]), g.int64Const([0], [])], { axis: 1 });
