@@ -124,10 +124,17 @@ export function registerModelCommands(program: Command): Command {
     .requiredOption('--model <dir>', 'Hugging Face CLIP folder: config.json, preprocessor_config.json, onnx/vision_model.onnx [+ onnx/vision_model.onnx.data]')
     .option('--onnx <file>', 'the encoder to publish instead of <dir>/onnx/vision_model.onnx (e.g. an export-vision output)')
     .option('--id <name>', 'the model id classify reports (default: the folder name)')
-    .option('--parts <n>', `also cut the encoder into n consecutive models (2-${MAX_MODEL_PARTS}), each with its weights as external data, which the worker creates one at a time: what keeps a ViT-B/32 q4 encoder under a Worker's 128 MB while it loads (docs/performance.md, "Fitting 128 MB")`, parseIntOption('--parts', 1, MAX_MODEL_PARTS), 1)
+    .option('--parts <n>', `1: the encoder in one piece; 2-${MAX_MODEL_PARTS}: also cut it into n consecutive models (between transformer layers: a graph from export-vision --source safetensors can be cut there), each with its weights as external data, which the worker creates one at a time: what keeps a ViT-B/32 q4 encoder under a Worker's 128 MB while it loads (docs/performance.md, "Fitting 128 MB")`, parseIntOption('--parts', 1, MAX_MODEL_PARTS), 1)
     .option('--target <local|url>', TARGET_OPTION_HELP, 'local')
     .option('--json', 'print the published manifest as JSON and nothing else on stdout')
-    .addHelpText('after', '\nExample:\n  npx prompt-edge export-vision --model DIR --precision int8 --out DIR-int8/onnx/vision_model.onnx --external-data\n  npx prompt-edge model publish --model DIR-int8 --target https://prompt-edge.example.workers.dev')
+    .addHelpText('after', [
+      '\nExamples:',
+      '  npx prompt-edge export-vision --model DIR --precision int8 --out DIR-int8/onnx/vision_model.onnx --external-data',
+      '  npx prompt-edge model publish --model DIR-int8 --target https://prompt-edge.example.workers.dev',
+      '  # ViT-B/32 under 128 MB: 4-bit weights, loaded in 4 parts',
+      '  npx prompt-edge export-vision --model DIR --precision q4 --source safetensors --out DIR-q4/onnx/vision_model.onnx --external-data',
+      '  npx prompt-edge model publish --model DIR-q4 --parts 4 --target https://prompt-edge.example.workers.dev',
+    ].join('\n'))
     .action(async (f: PublishFlags) => {
       const folder = readModelFolder(f.model, { ...(f.id ? { id: f.id } : {}), ...(f.onnx ? { onnx: f.onnx } : {}), parts: f.parts });
       // Uploads of hundreds of MB: allow them time.
