@@ -155,6 +155,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
       log(`POST /v1/classify in workerd (wrangler dev): ${m.id}`);
       results.worker.push(await runWorkerLatency(m, labelCounts, jpeg, { n: m.n, warmup: m.warmup }));
     }
+    // Diagnostic, not a configuration: workerd compiles WASM with an explicit bounds check on every
+    // memory access, where Node relies on guard pages (V8's trap handler); without the checks
+    // (unsafe, V8 says "for performance testing only") the same encoder runs at Node's speed. This
+    // run shows, in every bench, how much of the gap to the encoder row that explains.
+    const int8 = { id: 'vit-b-32-int8', onnxPath: variants.int8!.onnxPath, modelDir: variants.int8!.dir, labelSets: vitSets!.files };
+    log('POST /v1/classify in workerd without WASM bounds checks (diagnostic): vit-b-32-int8');
+    results.worker.push(await runWorkerLatency(int8, labelCounts, jpeg, { n: opts.quick ? 5 : 20, warmup: 5, v8Flags: '--no-wasm-bounds-checks' }));
   });
 
   if (want('r2')) await attempt('r2', async () => {

@@ -130,24 +130,24 @@ function procStatusKb(pid: number, field: string): number {
  * Starts `wrangler dev` on a free port. A port found free can be taken by another process before
  * workerd binds it (other wrangler devs run on this machine): such a start is retried on a new port.
  */
-export async function startWorker(configPath: string, timeoutMs = 240_000): Promise<RunningWorker> {
+export async function startWorker(configPath: string, timeoutMs = 240_000, env: Readonly<Record<string, string>> = {}): Promise<RunningWorker> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startWorkerOnce(configPath, timeoutMs);
+      return await startWorkerOnce(configPath, timeoutMs, env);
     } catch (err) {
       if (attempt >= 3 || !/Address already in use/i.test((err as Error).message)) throw err;
     }
   }
 }
 
-async function startWorkerOnce(configPath: string, timeoutMs: number): Promise<RunningWorker> {
+async function startWorkerOnce(configPath: string, timeoutMs: number, env: Readonly<Record<string, string>>): Promise<RunningWorker> {
   const port = await freePort();
   const started = performance.now();
   const wrangler = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
   if (!existsSync(wrangler)) throw new Error('wrangler is not installed (npm install first)');
   const child = spawn(wrangler, ['dev', '--config', configPath, '--port', String(port), '--ip', '127.0.0.1', '--show-interactive-dev-session=false'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' },
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -35,8 +35,12 @@ function stageSummary(samples: readonly ClassifyTimings[], p: 'p50' | 'p95'): St
   return { decode: pick('decode'), preprocess: pick('preprocess'), encode: pick('encode'), score: pick('score'), total: pick('total') };
 }
 
-export async function runWorkerLatency(model: WorkerModel, labelCounts: Record<string, number>, jpeg: Uint8Array<ArrayBuffer>, opts: { n: number; warmup: number }): Promise<WorkerLatencyResult> {
-  const worker = await startWorker(writeWorkerConfig(model));
+/**
+ * `opts.v8Flags`: V8 flags for workerd (miniflare passes MINIFLARE_WORKERD_V8_FLAGS on), for
+ * diagnostic runs only; the result's model is then labelled with them.
+ */
+export async function runWorkerLatency(model: WorkerModel, labelCounts: Record<string, number>, jpeg: Uint8Array<ArrayBuffer>, opts: { n: number; warmup: number; v8Flags?: string }): Promise<WorkerLatencyResult> {
+  const worker = await startWorker(writeWorkerConfig(model), undefined, opts.v8Flags ? { MINIFLARE_WORKERD_V8_FLAGS: opts.v8Flags } : {});
   try {
     const idle = worker.workerdMemory().rss;
     const names = Object.keys(labelCounts);
@@ -56,7 +60,7 @@ export async function runWorkerLatency(model: WorkerModel, labelCounts: Record<s
       };
     }
     const mem = worker.workerdMemory();
-    return { model: model.id, wranglerStartSeconds: round(worker.startSeconds, 1), coldStart: { wallMs: round(cold.wallMs), timings: cold.timings }, byLabelSet, workerdRss: { idle, peak: mem.peakRss } };
+    return { model: opts.v8Flags ? `${model.id} (workerd ${opts.v8Flags})` : model.id, wranglerStartSeconds: round(worker.startSeconds, 1), coldStart: { wallMs: round(cold.wallMs), timings: cold.timings }, byLabelSet, workerdRss: { idle, peak: mem.peakRss } };
   } catch (err) {
     const log = worker.log().split('\n').filter((l) => !/ENOTFOUND|GetAddrInfo|callbackTrampoline|Request\.cf/.test(l)).join('\n');
     throw new Error(`${(err as Error).message}\n--- wrangler output ---\n${log.slice(-3000)}`);
