@@ -108,7 +108,8 @@ export function readModelFolder(dir: string, opts: { id?: string; onnx?: string;
   };
 }
 
-const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+/** Sizes as people read them: kB below 0.1 MB (a graph with external data is tens of kB). */
+const mb = (bytes: number) => (bytes < 1e5 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`);
 
 interface PublishFlags { model: string; id?: string; onnx?: string; parts: number; target: string; json?: boolean }
 
