@@ -4,11 +4,12 @@
  * requests, corrupted objects refused with 503 and recovered from, label sets of other models refused.
  * Each `createDefaultApp()` is a fresh isolate's app (its own model choice and caches).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createDefaultApp } from '../../src/worker/default-app.ts';
 import { lazy } from '../../src/worker/runtime/lazy.ts';
 import { r2Keys } from '../../src/worker/store/keys.ts';
 import { DEFAULT_MODEL } from '../../src/worker/vision/default-model.ts';
+import { ort } from '../../src/worker/vision/ort-wasm.ts';
 import { CIFAR10, makeLabelSetBytes, type ErrorJson } from './helpers/test-app.ts';
 import { bindings, makeApi, type Api, type ClassifyJson } from './helpers/storage-app.ts';
 import { countingBucket, defaultOnnx, externalDataModel, manifestFor, modelParts, projectGraph, publishModel, putFile, sha, variantOnnx } from './helpers/models.ts';
@@ -326,7 +327,16 @@ describe('a model stored in parts (model publish --parts)', () => {
     const api = makeApi({ VISION_MODEL_SHA256: modelSha });
     const key = await api.createTenant('r2partsbad');
     await api.publish('r2partsbad', 'default', await labelSetFor(modelSha));
-    expect(await expectError(await api.classify(key), 503, 'unavailable')).toMatch(new RegExp(`${partKey} is corrupted: its sha256 is [0-9a-f]{64}, expected`));
+    // ort types InferenceSession as a factory; at run time it is the session class.
+    const sessionClass = ort.InferenceSession as unknown as { prototype: { release(): Promise<void> } };
+    const release = vi.spyOn(sessionClass.prototype, 'release');
+    try {
+      expect(await expectError(await api.classify(key), 503, 'unavailable')).toMatch(new RegExp(`${partKey} is corrupted: its sha256 is [0-9a-f]{64}, expected`));
+      // Part 0's session was created before part 1 was found corrupted: it is released, not leaked.
+      expect(release).toHaveBeenCalledTimes(1);
+    } finally {
+      release.mockRestore();
+    }
     // Once published, a part can only be the file its manifest names; the right one repairs it.
     await expectError(await putFile(api, modelSha, 'vision_model.part1.onnx.data', parts[0]!.data, `?sha256=${await sha(parts[0]!.data)}`), 409, 'conflict');
     await expectError(await putFile(api, modelSha, 'vision_model.part2.onnx', parts[0]!.onnx, `?sha256=${await sha(parts[0]!.onnx)}`), 409, 'conflict');

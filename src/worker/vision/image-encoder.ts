@@ -40,9 +40,16 @@ export class ImageEncoder {
   static async create(model: VisionModelFiles | PartedModelFiles, shape: { imageSize: number; dim: number }): Promise<ImageEncoder> {
     if (!('parts' in model)) return new ImageEncoder([await createStage(model, true)], shape.imageSize, shape.dim);
     const stages: Stage[] = [];
-    // Strictly one part at a time: its bytes go out of scope before the next part is read, so JS
-    // never holds more than one part while onnxruntime copies weights into WASM memory.
-    for (let k = 0; k < model.parts; k++) stages.push(await createStage(await model.read(k), k === model.parts - 1));
+    try {
+      // Strictly one part at a time: its bytes go out of scope before the next part is read, so JS
+      // never holds more than one part while onnxruntime copies weights into WASM memory.
+      for (let k = 0; k < model.parts; k++) stages.push(await createStage(await model.read(k), k === model.parts - 1));
+    } catch (err) {
+      // A part that cannot be read or loaded fails the whole model; the sessions already created
+      // would otherwise stay in WASM memory, once more on every retry of the load.
+      await Promise.allSettled(stages.map((s) => s.session.release()));
+      throw err;
+    }
     return new ImageEncoder(stages, shape.imageSize, shape.dim);
   }
 
