@@ -201,11 +201,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export interface ClassifyTimings { decode: number; preprocess: number; encode: number; score: number; total: number }
 
 /** One POST /v1/classify; returns the client-side wall time and the worker's own stage timings. */
-export async function classifyOnce(url: string, jpeg: Uint8Array<ArrayBuffer>, labelSet: string): Promise<{ wallMs: number; timings: ClassifyTimings; top: string }> {
+export async function classifyOnce(url: string, jpeg: Uint8Array<ArrayBuffer>, labelSet: string, key = BENCH_KEY): Promise<{ wallMs: number; timings: ClassifyTimings; top: string }> {
   const t = performance.now();
   const res = await fetch(`${url}/v1/classify?labelset=${encodeURIComponent(labelSet)}&top_k=1`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'image/jpeg' },
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'image/jpeg' },
     body: jpeg,
   });
   const text = await res.text();

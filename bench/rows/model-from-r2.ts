@@ -14,7 +14,7 @@ import { decodeLabelSet, encodeLabelSet } from '../../src/core/labelset/artifact
 import { readModelFolder } from '../../src/train/cli/commands/model.ts';
 import { AdminClient } from '../../src/train/publish/admin-client.ts';
 import { median, round, summarize, type LatencySummary } from '../lib/stats.ts';
-import { startWorker, type ClassifyTimings } from '../lib/worker.ts';
+import { classifyOnce, startWorker, type ClassifyTimings } from '../lib/worker.ts';
 import { DEFAULT_MODEL_DIR, REPO_ROOT } from '../lib/paths.ts';
 
 export interface R2BenchCase {
@@ -99,19 +99,6 @@ function writeConfig(dir: string, vars: Record<string, string>): string {
   return path;
 }
 
-async function classify(url: string, key: string, jpeg: Uint8Array<ArrayBuffer>, labelSet: string): Promise<{ wallMs: number; timings: ClassifyTimings }> {
-  const t = performance.now();
-  const res = await fetch(`${url}/v1/classify?labelset=${encodeURIComponent(labelSet)}&top_k=1`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'image/jpeg' },
-    body: jpeg,
-  });
-  const text = await res.text();
-  const wallMs = performance.now() - t;
-  if (!res.ok) throw new Error(`POST /v1/classify -> ${res.status}: ${text.slice(0, 500)}`);
-  return { wallMs, timings: (JSON.parse(text) as { timings_ms: ClassifyTimings }).timings_ms };
-}
-
 /** One label-set name per case (label-set names: letters, digits, ".", "_", "-"). */
 const labelSetName = (c: R2BenchCase) => c.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
 
@@ -155,13 +142,13 @@ export async function runModelFromR2(cases: readonly R2BenchCase[], jpeg: Uint8A
         log(`model from R2: ${c.name}, fresh isolate ${k + 1}/${opts.coldStarts}`);
         const worker = await startWorker(writeConfig(dir, vars(i)));
         try {
-          const first = await classify(worker.url, key, jpeg, labelSetName(c));
+          const first = await classifyOnce(worker.url, jpeg, labelSetName(c), key);
           const health = (await (await fetch(`${worker.url}/healthz`)).json()) as { model_source: string; model_sha256: string; model_load_ms?: ModelLoadSplit };
           if (health.model_source !== c.source || health.model_sha256 !== folder.sha256) throw new Error(`the worker serves ${health.model_source} ${health.model_sha256}, expected ${c.source} ${folder.sha256}`);
           coldStarts.push({ wallMs: round(first.wallMs), timings: first.timings, load: health.model_load_ms ?? null, wranglerStartSeconds: round(worker.startSeconds, 1), workerdPeakRss: worker.workerdMemory().peakRss });
           if (k === opts.coldStarts - 1) {
             warm = [];
-            for (let j = 0; j < opts.warm; j++) warm.push((await classify(worker.url, key, jpeg, labelSetName(c))).wallMs);
+            for (let j = 0; j < opts.warm; j++) warm.push((await classifyOnce(worker.url, jpeg, labelSetName(c), key)).wallMs);
           }
         } catch (err) {
           throw new Error(`${(err as Error).message}\n--- wrangler output ---\n${worker.log().slice(-3000)}`);
