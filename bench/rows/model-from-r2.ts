@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeLabelSet, encodeLabelSet } from '../../src/core/labelset/artifact.ts';
+import { isDataFile } from '../../src/core/model-files.ts';
 import { readModelFolder } from '../../src/train/cli/commands/model.ts';
 import { AdminClient } from '../../src/train/publish/admin-client.ts';
 import { median, round, summarize, type LatencySummary } from '../lib/stats.ts';
@@ -163,8 +164,8 @@ export async function runModelFromR2(cases: readonly R2BenchCase[], jpeg: Uint8A
         source: c.source,
         sha256: folder.sha256,
         // What the worker reads: the parts when there are parts, else the whole graph and its weights.
-        modelBytes: folder.uploads.filter((u) => (c.parts ? u.name.includes('.part') : !u.name.includes('.part'))).reduce((n, u) => n + u.entry.bytes, 0),
-        externalData: folder.uploads.some((u) => u.name.endsWith('.data')),
+        modelBytes: (folder.manifest.parts?.flatMap((p) => [p.onnx, ...(p.data ? [p.data] : [])]) ?? Object.values(folder.manifest.files)).reduce((n, f) => n + f.bytes, 0),
+        externalData: folder.uploads.some((u) => isDataFile(u.name)),
         parts: c.parts ?? 0,
         uploadSeconds: uploadSeconds[i]!,
         coldStarts,

@@ -34,5 +34,5 @@ export function parseModelFileName(raw: string): ModelFileName | null {
   return raw as ModelFileName;
 }
 
-/** True for the weights files (`.data`), which are uploaded with their sha256 given explicitly. */
+/** True for the external-data weights files (`.data`), the whole model's or a part's. */
 export const isDataFile = (name: ModelFileName): boolean => name.endsWith('.data');

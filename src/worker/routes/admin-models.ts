@@ -10,7 +10,7 @@ import type { Env } from '../env.ts';
 import { HttpError } from '../http/errors.ts';
 import { readJsonObject } from '../http/json-body.ts';
 import { mediaType } from '../http/read-image.ts';
-import { MAX_MODEL_PARTS, parseModelFileName, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
+import { isDataFile, MAX_MODEL_PARTS, parseModelFileName, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
 import { MODEL_SHA256 } from '../store/keys.ts';
 import { manifestFiles, modelManifestInput, type ModelManifest, type ModelManifestInput } from '../store/model-manifest.ts';
 import type { Storage } from '../store/storage.ts';
@@ -78,7 +78,7 @@ function summary(m: ModelManifest) {
     id: m.id,
     dim: m.dim,
     image_size: m.image_size,
-    external_data: files.some((f) => f.name.endsWith('.data')),
+    external_data: files.some((f) => isDataFile(f.name)),
     parts: m.parts?.length ?? 0,
     bytes: files.reduce((n, f) => n + f.entry.bytes, 0),
     created_at: m.created_at,

@@ -198,9 +198,11 @@ export class R2Model extends LazyServedModel {
     return { bytes, verifyMs };
   }
 
-  /** A graph and, if it has them, its external-data weights, read at once and verified. */
-  private async readGraph(graph: ModelFileName, graphEntry: ModelFileEntry, data: { name: ModelFileName; entry: ModelFileEntry } | null, spent: { verify: number }): Promise<VisionModelFiles> {
+  /** A graph and, if it has them, its external-data weights, read at once and verified; adds its read and hash time to `spent`. */
+  private async readGraph(graph: ModelFileName, graphEntry: ModelFileEntry, data: { name: ModelFileName; entry: ModelFileEntry } | null, spent: { read: number; verify: number }): Promise<VisionModelFiles> {
+    const t = performance.now();
     const [g, d] = await Promise.all([this.readVerified(graph, graphEntry), data ? this.readVerified(data.name, data.entry) : Promise.resolve(null)]);
+    spent.read += performance.now() - t;
     spent.verify += g.verifyMs + (d?.verifyMs ?? 0);
     return { onnx: g.bytes, ...(d && data ? { externalData: { path: data.name, data: d.bytes } } : {}) };
   }
@@ -210,28 +212,21 @@ export class R2Model extends LazyServedModel {
     const manifest = await this.manifest.get();
     // A fresh description without bytes: the runtime must not keep the model alive after session creation.
     const info: VisionModelInfo = { id: manifest.id, preprocessorConfig: manifest.preprocessor_config, imageSize: manifest.image_size, dim: manifest.dim };
-    const spent = { verify: 0, read: 0 };
-    const timedRead = async (read: () => Promise<VisionModelFiles>): Promise<VisionModelFiles> => {
-      const t = performance.now();
-      const files = await read();
-      spent.read += performance.now() - t;
-      return files;
-    };
+    const spent = { read: 0, verify: 0 };
     const parts = manifest.parts;
     let source: VisionModelFiles | PartedModelFiles;
     if (parts) {
       // One part at a time, each read and checked just before its session is created, so the
       // isolate never holds more than one part's bytes (docs/performance.md, "Fitting 128 MB").
-      source = {
-        parts: parts.length,
-        read: (k) => timedRead(() => this.readGraph(partGraphName(k), parts[k]!.onnx, parts[k]!.data ? { name: partDataName(k), entry: parts[k]!.data! } : null, spent)),
+      const readPart = (k: number): Promise<VisionModelFiles> => {
+        const part = parts[k]!;
+        return this.readGraph(partGraphName(k), part.onnx, part.data ? { name: partDataName(k), entry: part.data } : null, spent);
       };
+      source = { parts: parts.length, read: readPart };
     } else {
       // The graph's expected sha256 is the model's own, whatever the manifest says.
       const dataEntry = manifest.files[VISION_DATA];
-      source = await timedRead(() =>
-        this.readGraph(VISION_GRAPH, { sha256: this.sha256, bytes: manifest.files[VISION_GRAPH].bytes }, dataEntry ? { name: VISION_DATA, entry: dataEntry } : null, spent),
-      );
+      source = await this.readGraph(VISION_GRAPH, { sha256: this.sha256, bytes: manifest.files[VISION_GRAPH].bytes }, dataEntry ? { name: VISION_DATA, entry: dataEntry } : null, spent);
     }
     const t1 = performance.now();
     let runtime: VisionRuntime;
