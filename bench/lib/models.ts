@@ -15,7 +15,7 @@ import { OPENAI_BPE_PATH } from '../../src/train/cli/commands/synth-model.ts';
 import { partDataName, partGraphName } from '../../src/core/model-files.ts';
 import { exportVision } from '../../src/train/export/export-vision.ts';
 import { splitEncoder } from '../../src/train/export/split-model.ts';
-import { externalizeInitializers } from '../../src/train/export/onnx-model-io.ts';
+import { externalizeInitializers } from '../../src/train/onnx/onnx-model-io.ts';
 import type { Int8Scheme, Precision, Q4Options } from '../../src/train/export/quantize.ts';
 import { buildPromptLabelSet } from '../../src/train/labelset-builder.ts';
 import { writeSynthModel } from '../../src/train/synth/synth-model.ts';

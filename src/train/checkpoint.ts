@@ -7,46 +7,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { z } from 'zod';
 import { CheckpointError, PromptEdgeError } from '../core/errors.ts';
 import { parseSafetensors, tensorToFloat32, type SafetensorsFile } from '../core/safetensors.ts';
 import { ClipTokenizer } from '../core/tokenizer/clip-tokenizer.ts';
 import { ClipImageProcessor } from '../core/image/clip-image-processor.ts';
+import { ClipConfigSchema, type ClipConfig } from './clip/config.ts';
+import { LOGIT_SCALE } from './clip/weight-names.ts';
 
-const TextConfigSchema = z.object({
-  vocab_size: z.number().int().positive(),
-  hidden_size: z.number().int().positive(),
-  intermediate_size: z.number().int().positive(),
-  num_hidden_layers: z.number().int().positive(),
-  num_attention_heads: z.number().int().positive(),
-  max_position_embeddings: z.number().int().positive(),
-  layer_norm_eps: z.number().positive().default(1e-5),
-  hidden_act: z.enum(['quick_gelu', 'gelu']).default('quick_gelu'),
-  eos_token_id: z.number().int().optional(),
-  bos_token_id: z.number().int().optional(),
-});
-
-const VisionConfigSchema = z.object({
-  hidden_size: z.number().int().positive(),
-  intermediate_size: z.number().int().positive(),
-  num_hidden_layers: z.number().int().positive(),
-  num_attention_heads: z.number().int().positive(),
-  image_size: z.number().int().positive(),
-  patch_size: z.number().int().positive(),
-  num_channels: z.number().int().positive().default(3),
-  layer_norm_eps: z.number().positive().default(1e-5),
-  hidden_act: z.enum(['quick_gelu', 'gelu']).default('quick_gelu'),
-});
-
-export const ClipConfigSchema = z.object({
-  projection_dim: z.number().int().positive(),
-  logit_scale_init_value: z.number().optional(),
-  text_config: TextConfigSchema,
-  vision_config: VisionConfigSchema,
-});
-export type ClipConfig = z.infer<typeof ClipConfigSchema>;
-export type ClipTextConfig = z.infer<typeof TextConfigSchema>;
-export type ClipVisionConfig = z.infer<typeof VisionConfigSchema>;
+export { ClipConfigSchema, type ClipConfig, type ClipTextConfig, type ClipVisionConfig } from './clip/config.ts';
 
 export interface ClipCheckpoint {
   /** Absolute path of the checkpoint folder. */
@@ -131,7 +99,7 @@ export function loadCheckpoint(dirArg: string): ClipCheckpoint {
     if (!t) throw new CheckpointError(`model.safetensors in ${dir} has no tensor "${name}".`);
     return t;
   };
-  const ls = weights.tensors.get('logit_scale');
+  const ls = weights.tensors.get(LOGIT_SCALE);
   const logitScale = Math.min(100, Math.exp(ls ? tensorToFloat32(ls)[0]! : (config.logit_scale_init_value ?? Math.log(1 / 0.07))));
   let visionSha: string | undefined;
   return {

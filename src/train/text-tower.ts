@@ -1,8 +1,8 @@
 /**
  * TextTower: the frozen CLIP text transformer, from prompt token embeddings to text features,
  * run by onnxruntime-node from graphs the project builds out of model.safetensors
- * (text-tower-graph.ts), with a hand-derived vector-Jacobian product for CoOp training
- * (text-tower-backward.ts).
+ * (clip/text-tower-graph.ts), with a hand-derived vector-Jacobian product for CoOp training
+ * (clip/text-tower-backward.ts).
  *
  * Attention is causal and pooling happens at the end token, so tokens after a row's end token
  * cannot change its features: every entry point runs only the first max(eot)+1 positions.
@@ -13,10 +13,14 @@ import { InvalidArgumentError } from '../core/errors.ts';
 import type { ClipCheckpoint } from './checkpoint.ts';
 import type { FloatDType } from './onnx/graph-builder.ts';
 import { createSession, sessionOptions, type Device } from './ort-node.ts';
-import { buildBackwardGraph } from './text-tower-backward.ts';
-import { IO, TextTowerParams, buildForwardGraph, savedActivationNames, type FloatArray, type TextTowerConfig, type WeightGetter } from './text-tower-graph.ts';
+import { textTowerConfig, validateTextTowerConfig, type TextTowerConfig } from './clip/config.ts';
+import { buildBackwardGraph } from './clip/text-tower-backward.ts';
+import { IO, TextTowerParams, buildForwardGraph, savedActivationNames } from './clip/text-tower-graph.ts';
+import { TEXT_WEIGHTS } from './clip/weight-names.ts';
+import type { FloatArray, WeightGetter } from './clip/weights.ts';
 
-export type { TextTowerConfig, WeightGetter } from './text-tower-graph.ts';
+export type { TextTowerConfig } from './clip/config.ts';
+export type { WeightGetter } from './clip/weights.ts';
 
 export interface TextTowerOptions {
   device?: Device;
@@ -57,30 +61,17 @@ export class TextTower<T extends FloatArray = Float32Array> {
     this.forward = forward;
     this.options = options;
     this.savedNames = savedActivationNames(params.config.layers);
-    this.tokenTable = params.weight('text_model.embeddings.token_embedding.weight', params.config.vocabSize * params.config.width) as T;
+    this.tokenTable = params.weight(TEXT_WEIGHTS.tokenEmbedding, params.config.vocabSize * params.config.width) as T;
   }
 
   /** The text tower of a Hugging Face CLIP checkpoint, in float32. */
   static async create(ckpt: ClipCheckpoint, opts: TextTowerOptions = {}): Promise<TextTower> {
-    const tc = ckpt.config.text_config;
-    const config: TextTowerConfig = {
-      width: tc.hidden_size,
-      layers: tc.num_hidden_layers,
-      heads: tc.num_attention_heads,
-      intermediateSize: tc.intermediate_size,
-      vocabSize: tc.vocab_size,
-      contextLength: tc.max_position_embeddings,
-      projectionDim: ckpt.config.projection_dim,
-      layerNormEps: tc.layer_norm_eps,
-      hiddenAct: tc.hidden_act,
-      eotId: ckpt.tokenizer.eotId,
-    };
-    return TextTower.createFromWeights(config, (name) => ckpt.weight(name), { ...opts, dtype: 'float32' });
+    return TextTower.createFromWeights(textTowerConfig(ckpt.config, ckpt.tokenizer.eotId), (name) => ckpt.weight(name), { ...opts, dtype: 'float32' });
   }
 
   /** A tower from any weights with HF CLIPModel names (tests build tiny random ones, in float64 for gradient checks). */
   static async createFromWeights<D extends FloatDType>(config: TextTowerConfig, weights: WeightGetter, opts: TextTowerWeightsOptions<D>): Promise<TextTower<FloatArrayOf<D>>> {
-    validateConfig(config);
+    validateTextTowerConfig(config);
     const params = new TextTowerParams(config, weights, opts.dtype);
     const options = { device: opts.device, intraOpThreads: opts.intraOpThreads };
     const session = await openSession(buildForwardGraph(params), opts.dtype, options);
@@ -233,13 +224,4 @@ function tensorData(t: ort.Tensor | undefined, dtype: FloatDType): FloatArray {
   const data = t.data;
   if (dtype === 'float64' ? data instanceof Float64Array : data instanceof Float32Array) return data as FloatArray;
   throw new Error(`onnxruntime returned ${t.type}, expected ${dtype}`);
-}
-
-function validateConfig(c: TextTowerConfig): void {
-  const positive = ['width', 'layers', 'heads', 'intermediateSize', 'vocabSize', 'contextLength', 'projectionDim'] as const;
-  for (const k of positive) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) throw new InvalidArgumentError(`text tower ${k} must be a positive integer, got ${c[k]}.`);
-  }
-  if (c.width % c.heads !== 0) throw new InvalidArgumentError(`text width ${c.width} is not divisible by ${c.heads} attention heads.`);
-  if (!Number.isInteger(c.eotId) || c.eotId < 0 || c.eotId >= c.vocabSize) throw new InvalidArgumentError(`end-of-text id ${c.eotId} is outside the vocabulary.`);
 }

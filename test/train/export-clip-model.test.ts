@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
-import { buildClipModelGraph, clipModelGraphConfig } from '../../src/train/export/clip-model-graph.ts';
+import { buildClipModelGraph, clipModelGraphConfig } from '../../src/train/clip/clip-model-graph.ts';
 
 const MODEL_DIR = 'artifacts/models/tiny-clip-cifar10';
 let ours: ort.InferenceSession;

@@ -6,8 +6,8 @@ import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { f32ToF16Bits } from '../../src/core/safetensors.ts';
 import { exportVision } from '../../src/train/export/export-vision.ts';
-import { encodeModelWith, externalizeInitializers, parseModel } from '../../src/train/export/onnx-model-io.ts';
-import { DataType } from '../../src/train/export/onnx-model-io.ts';
+import { encodeModelWith, externalizeInitializers, parseModel } from '../../src/train/onnx/onnx-model-io.ts';
+import { DataType } from '../../src/train/onnx/onnx-proto.ts';
 import { dequantizeQ4Blockwise, quantizeInt8PerChannel, quantizeModel, quantizeQ4Blockwise, toFloat16Bits } from '../../src/train/export/quantize.ts';
 
 const MODEL_DIR = 'artifacts/models/tiny-clip-cifar10';

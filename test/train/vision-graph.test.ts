@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
-import { buildVisionGraph, transposeMatrix, visionTowerConfig, visionWeightShapes } from '../../src/train/onnx/vision-graph.ts';
+import { visionTowerConfig } from '../../src/train/clip/config.ts';
+import { buildVisionGraph } from '../../src/train/clip/vision-graph.ts';
+import { shapesByName, visionTowerWeights } from '../../src/train/clip/weight-names.ts';
+import { transposeMatrix } from '../../src/train/clip/weights.ts';
 
 const MODEL_DIR = 'artifacts/models/tiny-clip-cifar10';
 
@@ -69,7 +72,7 @@ describe('vision graph built from model.safetensors', () => {
 
   it('lists every vision weight of the checkpoint with its shape', () => {
     const ckpt = loadCheckpoint(MODEL_DIR);
-    const shapes = visionWeightShapes(visionTowerConfig(ckpt.config));
+    const shapes = shapesByName(visionTowerWeights(visionTowerConfig(ckpt.config)));
     for (const [name, shape] of shapes) expect(ckpt.weightShape(name)).toEqual(shape);
     const visionNames = [...ckpt.weights.tensors.keys()].filter((n) => n.startsWith('vision_model.') || n === 'visual_projection.weight');
     expect(new Set(visionNames)).toEqual(new Set(shapes.keys()));

@@ -1,15 +1,16 @@
 /**
  * export-vision: the image encoder of a CLIP checkpoint as one ONNX file at a chosen precision, for
  * deployment in the worker. The source is the checkpoint's own onnx/vision_model.onnx, or the
- * project's re-export from model.safetensors (src/train/onnx/vision-graph.ts) with
+ * project's re-export from model.safetensors (src/train/clip/vision-graph.ts) with
  * `source: 'safetensors'` (for checkpoints that ship no ONNX file).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CheckpointError } from '../../core/errors.ts';
 import { loadCheckpoint } from '../checkpoint.ts';
-import { buildVisionGraph, visionTowerConfig } from '../onnx/vision-graph.ts';
-import { externalizeInitializers } from './onnx-model-io.ts';
+import { visionTowerConfig } from '../clip/config.ts';
+import { buildVisionGraph } from '../clip/vision-graph.ts';
+import { externalizeInitializers } from '../onnx/onnx-model-io.ts';
 import { quantizeModel, type Int8Scheme, type Precision, type Q4Options, type QuantizeReport } from './quantize.ts';
 import { splitEncoder, type VisionPart } from './split-model.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Smaller variants of an image-encoder ONNX model, by rewriting its weights (onnx-model-io.ts):
+ * Smaller variants of an image-encoder ONNX model, by rewriting its weights (../onnx/onnx-model-io.ts):
  *
  *   fp16              every large float initializer stored as float16, with a Cast to float32 in
  *                     front: half the file; onnxruntime folds the Casts when the session is
@@ -23,7 +23,8 @@
  * In the int8 schemes and q4 the patch-embedding Conv weight is weight-only int8 (DequantizeLinear,
  * per output channel). Small tensors (biases, LayerNorm, position embeddings) stay float32.
  */
-import { DataType, encodeModelWith, parseModel, type InitializerInfo, type NewNode, type NodeOut, type TensorOut } from './onnx-model-io.ts';
+import { encodeModelWith, parseModel, type InitializerInfo, type NewNode, type NodeOut, type TensorOut } from '../onnx/onnx-model-io.ts';
+import { DataType } from '../onnx/onnx-proto.ts';
 
 export type Precision = 'fp32' | 'fp16' | 'int8' | 'q4';
 export type Int8Scheme = 'dynamic' | 'weight-only';

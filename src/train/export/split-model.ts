@@ -9,8 +9,9 @@
  * is read, JS holds one part's weights at a time.
  */
 import { InvalidArgumentError } from '../../core/errors.ts';
-import { ProtoMessage } from '../onnx/protobuf.ts';
-import { DataType, encodeModelWith, externalizeInitializers, inlineExternalData, parseModel, readFields, type ParsedModel, type RawField } from './onnx-model-io.ts';
+import { encodeModelWith, externalizeInitializers, inlineExternalData, parseModel, type ParsedModel } from '../onnx/onnx-model-io.ts';
+import { DataType } from '../onnx/onnx-proto.ts';
+import { ProtoMessage, readFields, type RawField } from '../onnx/protobuf.ts';
 
 export interface ModelPart {
   readonly bytes: Uint8Array;

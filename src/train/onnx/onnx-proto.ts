@@ -2,20 +2,25 @@
  * Encodes the subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) the
  * project writes: ModelProto, OperatorSetIdProto, GraphProto, NodeProto, AttributeProto,
  * TensorProto (raw_data only), ValueInfoProto with TypeProto.Tensor and TensorShapeProto.
- * Field numbers are those of onnx.proto; the comments name each field.
+ * Field numbers are those of onnx.proto; the comments name each field. The reader that rewrites
+ * existing models (onnx-model-io.ts) shares the data-type table and the node and tensor encoders.
  */
 import { ProtoMessage } from './protobuf.ts';
 
 export type ElemType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 
-/** TensorProto.DataType values. */
-export const ELEM_TYPE_CODE: Readonly<Record<ElemType, number>> = {
-  float32: 1, // FLOAT
-  int32: 6, // INT32
-  int64: 7, // INT64
-  bool: 9, // BOOL
-  float64: 11, // DOUBLE
+/** TensorProto.DataType: the one table of ONNX element type codes in the project. */
+export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
+export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
+
+/** The code of each element type GraphBuilder emits. */
+export const ELEM_TYPE_CODE: Readonly<Record<ElemType, DataTypeCode>> = {
+  float32: DataType.FLOAT,
+  int32: DataType.INT32,
+  int64: DataType.INT64,
+  bool: DataType.BOOL,
+  float64: DataType.DOUBLE,
 };
 
 /** raw_data must be little-endian; typed arrays use the host's byte order. */
@@ -106,11 +111,16 @@ export function encodeTensor(t: TensorSpec): ProtoMessage {
   if (!HOST_IS_LITTLE_ENDIAN && t.data.BYTES_PER_ELEMENT > 1) {
     throw new Error('ONNX raw_data is little-endian; this host is big-endian, which the writer does not support');
   }
+  return encodeRawTensor(t.name, t.dims, ELEM_TYPE_CODE[t.elemType], new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+}
+
+/** A TensorProto from little-endian element bytes of any data type (raw_data is referenced, not copied). */
+export function encodeRawTensor(name: string, dims: readonly number[], dataType: number, rawData: Uint8Array): ProtoMessage {
   const m = new ProtoMessage();
-  for (const d of t.dims) m.varint(1, d); // dims
-  m.varint(2, ELEM_TYPE_CODE[t.elemType]); // data_type
-  m.string(8, t.name); // name
-  m.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)); // raw_data
+  for (const d of dims) m.varint(1, d); // dims
+  m.varint(2, dataType); // data_type
+  m.string(8, name); // name
+  m.bytes(9, rawData); // raw_data
   return m;
 }
 
@@ -156,7 +166,7 @@ function encodeAttribute(name: string, a: AttributeValue): ProtoMessage {
   return m;
 }
 
-function encodeNode(n: NodeSpec): ProtoMessage {
+export function encodeNode(n: NodeSpec): ProtoMessage {
   const m = new ProtoMessage();
   for (const i of n.inputs) m.string(1, i); // input
   for (const o of n.outputs) m.string(2, o); // output

@@ -1,15 +1,16 @@
 /**
- * A minimal protobuf *encoder* (no decoder): just the wire types ONNX needs.
+ * A minimal protobuf encoder and decoder: just the wire types ONNX needs.
  *
- * A message is kept as a list of byte chunks plus its total length, so that embedding a child
+ * Encoding: a message is kept as a list of byte chunks plus its total length, so that embedding a child
  * message or a multi-hundred-megabyte tensor payload costs one pointer push, not a copy. The bytes
  * are copied exactly once, into a single preallocated buffer, by `toBytes()`.
  */
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
+/** Protobuf wire types. */
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_FIXED32 = 5;
 
 /** Small fields are gathered in a scratch buffer that starts small (most messages are tiny) and grows up to this before being cut into a chunk. */
 const MAX_SCRATCH_BYTES = 4096;
@@ -149,4 +150,74 @@ export class ProtoMessage {
     this.scratch = new Uint8Array(INITIAL_SCRATCH_BYTES);
     this.scratchLen = 0;
   }
+}
+
+/** One field as it appeared on the wire; `bytes` is the payload of length-delimited and fixed-size fields. */
+export interface RawField {
+  readonly field: number;
+  readonly wire: number;
+  readonly value: bigint;
+  readonly bytes: Uint8Array;
+}
+
+/** The fields of one message, in wire order; payloads are views into `buf`, not copies. */
+export function readFields(buf: Uint8Array): RawField[] {
+  const out: RawField[] = [];
+  let pos = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (pos >= buf.length) throw new Error('truncated protobuf varint');
+      const b = buf[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7n;
+    }
+  };
+  while (pos < buf.length) {
+    const tag = Number(varint());
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (wire === WIRE_VARINT) out.push({ field, wire, value: varint(), bytes: new Uint8Array(0) });
+    else if (wire === WIRE_LEN) {
+      const len = Number(varint());
+      if (pos + len > buf.length) throw new Error('truncated protobuf field');
+      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + len) });
+      pos += len;
+    } else if (wire === WIRE_FIXED32) {
+      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + 4) });
+      pos += 4;
+    } else if (wire === WIRE_FIXED64) {
+      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + 8) });
+      pos += 8;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+  }
+  return out;
+}
+
+/** A packed repeated varint field (e.g. TensorProto.dims written packed), as signed 64-bit numbers. */
+export function readPackedVarints(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  let pos = 0;
+  while (pos < bytes.length) {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = bytes[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) break;
+      shift += 7n;
+    }
+    out.push(Number(BigInt.asIntN(64, result)));
+  }
+  return out;
+}
+
+/** Re-emits a field exactly as read. */
+export function writeRawField(m: ProtoMessage, f: RawField): void {
+  if (f.wire === WIRE_VARINT) m.varint(f.field, f.value);
+  else if (f.wire === WIRE_LEN) m.bytes(f.field, f.bytes);
+  else if (f.wire === WIRE_FIXED32) m.fixed32Float(f.field, new DataView(f.bytes.buffer, f.bytes.byteOffset, 4).getFloat32(0, true));
+  else m.fixed64Double(f.field, new DataView(f.bytes.buffer, f.bytes.byteOffset, 8).getFloat64(0, true));
 }

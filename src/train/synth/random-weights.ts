@@ -9,6 +9,8 @@
  * depend on generation order. ViT-B is ~150M values: generation is a tight sfc32 + table-lookup loop
  * straight into Float32Arrays.
  */
+import { clipModelConfig } from '../clip/config.ts';
+import { clipModelWeights, TEXT_WEIGHTS, VISION_WEIGHTS, type WeightEntry } from '../clip/weight-names.ts';
 import { rngFor } from '../random.ts';
 import type { SynthConfigJson } from './architectures.ts';
 
@@ -21,55 +23,39 @@ type Init = { kind: 'normal'; std: number } | { kind: 'const'; value: number };
 
 /** Every CLIPModel tensor with its HF init, in the order HF's state_dict lists them. */
 export function clipWeightInits(cfg: SynthConfigJson): Array<{ name: string; shape: number[]; init: Init }> {
-  const out: Array<{ name: string; shape: number[]; init: Init }> = [];
   const normal = (std: number): Init => ({ kind: 'normal', std });
   const zeros: Init = { kind: 'const', value: 0 };
   const ones: Init = { kind: 'const', value: 1 };
   const t = cfg.text_config;
   const v = cfg.vision_config;
   const factor = cfg.initializer_factor;
-
-  const layers = (prefix: string, width: number, inter: number, count: number) => {
-    const inProjStd = width ** -0.5 * (2 * count) ** -0.5 * factor;
-    const outProjStd = width ** -0.5 * factor;
-    const fcStd = (2 * width) ** -0.5 * factor;
-    for (let i = 0; i < count; i++) {
-      const p = `${prefix}.encoder.layers.${i}`;
-      for (const proj of ['k_proj', 'v_proj', 'q_proj', 'out_proj']) {
-        out.push({ name: `${p}.self_attn.${proj}.weight`, shape: [width, width], init: normal(proj === 'out_proj' ? outProjStd : inProjStd) });
-        out.push({ name: `${p}.self_attn.${proj}.bias`, shape: [width], init: zeros });
-      }
-      out.push({ name: `${p}.layer_norm1.weight`, shape: [width], init: ones });
-      out.push({ name: `${p}.layer_norm1.bias`, shape: [width], init: zeros });
-      out.push({ name: `${p}.mlp.fc1.weight`, shape: [inter, width], init: normal(fcStd) });
-      out.push({ name: `${p}.mlp.fc1.bias`, shape: [inter], init: zeros });
-      out.push({ name: `${p}.mlp.fc2.weight`, shape: [width, inter], init: normal(inProjStd) });
-      out.push({ name: `${p}.mlp.fc2.bias`, shape: [width], init: zeros });
-      out.push({ name: `${p}.layer_norm2.weight`, shape: [width], init: ones });
-      out.push({ name: `${p}.layer_norm2.bias`, shape: [width], init: zeros });
-    }
+  const model = clipModelConfig(cfg, t.vocab_size - 1);
+  const towerOf = (name: string) => (name.startsWith('vision_model.') || name === VISION_WEIGHTS.projection ? model.vision : model.text);
+  const embeddingInit: Readonly<Record<string, Init>> = {
+    [TEXT_WEIGHTS.tokenEmbedding]: normal(0.02 * factor),
+    [TEXT_WEIGHTS.positionEmbedding]: normal(0.02 * factor),
+    [VISION_WEIGHTS.classEmbedding]: normal(v.hidden_size ** -0.5 * factor),
+    [VISION_WEIGHTS.patchEmbedding]: normal(v.initializer_range * factor),
+    [VISION_WEIGHTS.positionEmbedding]: normal(v.initializer_range * factor),
   };
 
-  out.push({ name: 'text_model.embeddings.token_embedding.weight', shape: [t.vocab_size, t.hidden_size], init: normal(0.02 * factor) });
-  out.push({ name: 'text_model.embeddings.position_embedding.weight', shape: [t.max_position_embeddings, t.hidden_size], init: normal(0.02 * factor) });
-  layers('text_model', t.hidden_size, t.intermediate_size, t.num_hidden_layers);
-  out.push({ name: 'text_model.final_layer_norm.weight', shape: [t.hidden_size], init: ones });
-  out.push({ name: 'text_model.final_layer_norm.bias', shape: [t.hidden_size], init: zeros });
-
-  const grid = v.image_size / v.patch_size;
-  out.push({ name: 'vision_model.embeddings.class_embedding', shape: [v.hidden_size], init: normal(v.hidden_size ** -0.5 * factor) });
-  out.push({ name: 'vision_model.embeddings.patch_embedding.weight', shape: [v.hidden_size, v.num_channels, v.patch_size, v.patch_size], init: normal(v.initializer_range * factor) });
-  out.push({ name: 'vision_model.embeddings.position_embedding.weight', shape: [grid * grid + 1, v.hidden_size], init: normal(v.initializer_range * factor) });
-  out.push({ name: 'vision_model.pre_layrnorm.weight', shape: [v.hidden_size], init: ones });
-  out.push({ name: 'vision_model.pre_layrnorm.bias', shape: [v.hidden_size], init: zeros });
-  layers('vision_model', v.hidden_size, v.intermediate_size, v.num_hidden_layers);
-  out.push({ name: 'vision_model.post_layernorm.weight', shape: [v.hidden_size], init: ones });
-  out.push({ name: 'vision_model.post_layernorm.bias', shape: [v.hidden_size], init: zeros });
-
-  out.push({ name: 'visual_projection.weight', shape: [cfg.projection_dim, v.hidden_size], init: normal(v.hidden_size ** -0.5 * factor) });
-  out.push({ name: 'text_projection.weight', shape: [cfg.projection_dim, t.hidden_size], init: normal(t.hidden_size ** -0.5 * factor) });
-  out.push({ name: 'logit_scale', shape: [], init: { kind: 'const', value: cfg.logit_scale_init_value } });
-  return out;
+  const initOf = (e: WeightEntry): Init => {
+    const tower = towerOf(e.name);
+    const width = tower.width;
+    const inProjStd = width ** -0.5 * (2 * tower.layers) ** -0.5 * factor;
+    switch (e.role) {
+      case 'embedding': return embeddingInit[e.name]!;
+      case 'attention-in': return normal(inProjStd);
+      case 'attention-out': return normal(width ** -0.5 * factor);
+      case 'mlp-in': return normal((2 * width) ** -0.5 * factor);
+      case 'mlp-out': return normal(inProjStd);
+      case 'bias': case 'norm-bias': return zeros;
+      case 'norm-gain': return ones;
+      case 'projection': return normal(width ** -0.5 * factor);
+      case 'scalar': return { kind: 'const', value: cfg.logit_scale_init_value };
+    }
+  };
+  return clipModelWeights(model.text, model.vision).map((e) => ({ name: e.name, shape: [...e.shape], init: initOf(e) }));
 }
 
 /**

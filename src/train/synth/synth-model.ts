@@ -5,7 +5,7 @@
  *
  *   config.json, preprocessor_config.json, model.safetensors (F32),
  *   vocab.json, merges.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json,
- *   onnx/vision_model.onnx (pixel_values -> image_embeds, built by src/train/onnx/vision-graph.ts),
+ *   onnx/vision_model.onnx (pixel_values -> image_embeds, built by src/train/clip/vision-graph.ts),
  *   onnx/model.onnx (the whole model, as Transformers.js's CLIPModel loads it),
  *   README.md saying what this is.
  *
@@ -14,8 +14,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadOpenAiBpe, type BpeVocabulary } from '../../core/tokenizer/vocabulary.ts';
-import { buildClipModelGraph, type ClipModelGraphConfig } from '../export/clip-model-graph.ts';
-import { buildVisionGraph, type VisionTowerConfig } from '../onnx/vision-graph.ts';
+import { buildClipModelGraph, type ClipModelGraphConfig } from '../clip/clip-model-graph.ts';
+import { clipModelConfig } from '../clip/config.ts';
+import { buildVisionGraph } from '../clip/vision-graph.ts';
 import { synthConfig, synthPreprocessorConfig, type SynthArch, type SynthConfigJson } from './architectures.ts';
 import { generateClipWeights, parameterCount, type SynthTensor } from './random-weights.ts';
 import { writeSafetensorsF32 } from './safetensors-file.ts';
@@ -52,20 +53,7 @@ async function vocabularyFor(size: number, bpePath: string | null | undefined): 
 }
 
 export function graphConfigOf(cfg: SynthConfigJson, eotId: number): ClipModelGraphConfig {
-  const t = cfg.text_config;
-  const v = cfg.vision_config;
-  const vision: VisionTowerConfig = {
-    width: v.hidden_size, layers: v.num_hidden_layers, heads: v.num_attention_heads, intermediateSize: v.intermediate_size, imageSize: v.image_size,
-    patchSize: v.patch_size, numChannels: v.num_channels, projectionDim: cfg.projection_dim, layerNormEps: v.layer_norm_eps, hiddenAct: v.hidden_act,
-  };
-  return {
-    text: {
-      width: t.hidden_size, layers: t.num_hidden_layers, heads: t.num_attention_heads, intermediateSize: t.intermediate_size, vocabSize: t.vocab_size,
-      contextLength: t.max_position_embeddings, projectionDim: cfg.projection_dim, layerNormEps: t.layer_norm_eps, hiddenAct: t.hidden_act, eotId,
-    },
-    vision,
-    logitScale: cfg.logit_scale_init_value,
-  };
+  return { ...clipModelConfig(cfg, eotId), logitScale: cfg.logit_scale_init_value };
 }
 
 function readme(arch: SynthArch, seed: number, params: number, tokenizer: string): string {

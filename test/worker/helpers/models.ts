@@ -7,9 +7,9 @@ import modelSafetensors from '../../../artifacts/models/tiny-clip-cifar10/model.
 import checkpointConfig from '../../../artifacts/models/tiny-clip-cifar10/config.json';
 import { partDataName } from '../../../src/core/model-files.ts';
 import { parseSafetensors, tensorToFloat32 } from '../../../src/core/safetensors.ts';
-import { externalizeInitializers } from '../../../src/train/export/onnx-model-io.ts';
+import { externalizeInitializers } from '../../../src/train/onnx/onnx-model-io.ts';
 import { splitEncoder } from '../../../src/train/export/split-model.ts';
-import { buildVisionGraph } from '../../../src/train/onnx/vision-graph.ts';
+import { buildVisionGraph } from '../../../src/train/clip/vision-graph.ts';
 import { DEFAULT_MODEL } from '../../../src/worker/vision/default-model.ts';
 import { sha256Hex } from '../../../src/worker/vision/model.ts';
 import { ADMIN_TOKEN, type Api } from './storage-app.ts';
@@ -46,7 +46,7 @@ export function externalDataModel(): Required<ModelFiles> {
 
 /**
  * The default model's encoder as the project's own graph builder writes it from model.safetensors
- * (src/train/onnx/vision-graph.ts): unlike the checkpoint's own export it can be cut between layers.
+ * (src/train/clip/vision-graph.ts): unlike the checkpoint's own export it can be cut between layers.
  * Same function as the bundled file within 1e-4 (test/train/vision-graph.test.ts), another sha256.
  */
 export function projectGraph(): Uint8Array<ArrayBuffer> {

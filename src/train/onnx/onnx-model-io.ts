@@ -7,69 +7,12 @@
  * exporter (torch.onnx, Optimum, the project's own builder) round-trips unchanged apart from the
  * rewritten parts.
  */
-import { ProtoMessage } from '../onnx/protobuf.ts';
+import { DataType, encodeNode as encodeNodeSpec, encodeRawTensor } from './onnx-proto.ts';
+import { ProtoMessage, readFields, readPackedVarints, WIRE_LEN, WIRE_VARINT, writeRawField, type RawField } from './protobuf.ts';
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
-
-/** One field as it appeared on the wire; `bytes` is the payload of length-delimited fields. */
-export interface RawField {
-  readonly field: number;
-  readonly wire: number;
-  readonly value: bigint;
-  readonly bytes: Uint8Array;
-}
-
-export function readFields(buf: Uint8Array): RawField[] {
-  const out: RawField[] = [];
-  let pos = 0;
-  const varint = (): bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (pos >= buf.length) throw new Error('truncated protobuf varint');
-      const b = buf[pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result;
-      shift += 7n;
-    }
-  };
-  while (pos < buf.length) {
-    const tag = Number(varint());
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (wire === WIRE_VARINT) out.push({ field, wire, value: varint(), bytes: new Uint8Array(0) });
-    else if (wire === WIRE_LEN) {
-      const len = Number(varint());
-      if (pos + len > buf.length) throw new Error('truncated protobuf field');
-      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + len) });
-      pos += len;
-    } else if (wire === WIRE_FIXED32) {
-      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + 4) });
-      pos += 4;
-    } else if (wire === WIRE_FIXED64) {
-      out.push({ field, wire, value: 0n, bytes: buf.subarray(pos, pos + 8) });
-      pos += 8;
-    } else throw new Error(`unsupported protobuf wire type ${wire}`);
-  }
-  return out;
-}
 
 const utf8 = new TextDecoder();
 const str = (f: RawField) => utf8.decode(f.bytes);
-
-/** Re-emits a field exactly as read. */
-export function writeRawField(m: ProtoMessage, f: RawField): void {
-  if (f.wire === WIRE_VARINT) m.varint(f.field, f.value);
-  else if (f.wire === WIRE_LEN) m.bytes(f.field, f.bytes);
-  else if (f.wire === WIRE_FIXED32) m.fixed32Float(f.field, new DataView(f.bytes.buffer, f.bytes.byteOffset, 4).getFloat32(0, true));
-  else m.fixed64Double(f.field, new DataView(f.bytes.buffer, f.bytes.byteOffset, 8).getFloat64(0, true));
-}
-
-/** TensorProto.DataType codes used here. */
-export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10, DOUBLE: 11 } as const;
 
 export interface NodeInfo {
   readonly inputs: string[];
@@ -153,23 +96,6 @@ function parseTensor(raw: Uint8Array): InitializerInfo {
   };
 }
 
-function readPackedVarints(bytes: Uint8Array): number[] {
-  const out: number[] = [];
-  let pos = 0;
-  while (pos < bytes.length) {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      const b = bytes[pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7n;
-    }
-    out.push(Number(BigInt.asIntN(64, result)));
-  }
-  return out;
-}
-
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let pos = 0;
@@ -221,14 +147,11 @@ export interface NewNode {
 }
 
 export function encodeNode(n: NewNode): ProtoMessage {
-  const m = new ProtoMessage();
-  for (const i of n.inputs) m.string(1, i);
-  for (const o of n.outputs) m.string(2, o);
-  m.string(3, n.name);
-  m.string(4, n.opType);
-  for (const a of n.attrs ?? []) m.message(5, new ProtoMessage().string(1, a.name).varint(3, a.int).varint(20, 2)); // AttributeProto: name, i, type INT
-  if (n.domain) m.string(7, n.domain);
-  return m;
+  if (n.name === '') throw new Error(`a new ${n.opType} node needs a name`);
+  return encodeNodeSpec({
+    opType: n.opType, inputs: n.inputs, outputs: n.outputs, name: n.name, domain: n.domain,
+    attributes: (n.attrs ?? []).map((a) => [a.name, { kind: 'int', value: a.int }] as const),
+  });
 }
 
 export interface NewTensor {
@@ -240,12 +163,7 @@ export interface NewTensor {
 }
 
 export function encodeTensor(t: NewTensor): ProtoMessage {
-  const m = new ProtoMessage();
-  for (const d of t.dims) m.varint(1, d);
-  m.varint(2, t.dataType);
-  m.string(8, t.name);
-  m.bytes(9, t.data);
-  return m;
+  return encodeRawTensor(t.name, t.dims, t.dataType, t.data);
 }
 
 /** One entry of the rewritten graph's node list: an original node, or a new one. */

@@ -13,11 +13,10 @@
  * (q is the pre-scaled projection, so the head_dim^-0.5 factor is inside Wqkv's q rows.)
  * The position embedding is added, so it passes the gradient through unchanged.
  */
-import { GraphBuilder } from './onnx/graph-builder.ts';
-import { activationBackward, layerNormBackward } from './onnx/nn-ops.ts';
+import { GraphBuilder } from '../onnx/graph-builder.ts';
+import { activationBackward, layerNormBackward } from '../onnx/nn-ops.ts';
 import { IO, saved, type TextTowerParams } from './text-tower-graph.ts';
-
-const layerPrefix = (i: number) => `text_model.encoder.layers.${i}`;
+import { encoderLayerNames, TEXT_WEIGHTS } from './weight-names.ts';
 
 export function buildBackwardGraph(params: TextTowerParams): Uint8Array {
   const cfg = params.config;
@@ -54,8 +53,8 @@ export function buildBackwardGraph(params: TextTowerParams): Uint8Array {
   const seqScalar = g.op('Squeeze', [seq, g.int64Const([0])]);
 
   // Projection and final_layer_norm act on the pooled rows only.
-  const dPooled = g.op('MatMul', [gradFeatures, g.initializer('text_projection.w', params.weight('text_projection.weight', P * W), [P, W])]);
-  const dRow = layerNormBackward(g, dPooled, finalRow, g.initializer('final_ln.g', params.weight('text_model.final_layer_norm.weight', W), [W]), eps);
+  const dPooled = g.op('MatMul', [gradFeatures, g.initializer('text_projection.w', params.weight(TEXT_WEIGHTS.projection, P * W), [P, W])]);
+  const dRow = layerNormBackward(g, dPooled, finalRow, g.initializer('final_ln.g', params.weight(TEXT_WEIGHTS.finalLayerNorm.weight, W), [W]), eps);
 
   // Pooling picked row eot_b of each prompt, so its gradient is that row and zero elsewhere:
   // oneHot [B, L] marks those rows.
@@ -72,16 +71,16 @@ export function buildBackwardGraph(params: TextTowerParams): Uint8Array {
   // d(loss)/d(the layer's output): the last layer's output exists only at the end-token rows, [B, W].
   let dx = dRow;
   for (let i = cfg.layers - 1; i >= 0; i--) {
-    const p = layerPrefix(i);
+    const n = encoderLayerNames('text', i);
     const last = i === cfg.layers - 1;
     // MLP block ([B, ...] rows in the last layer, [B*L, ...] before).
-    const dAct = g.op('MatMul', [dx, g.initializer(`l${i}.fc2.w`, params.weight(`${p}.mlp.fc2.weight`, W * I), [W, I])]);
+    const dAct = g.op('MatMul', [dx, g.initializer(`l${i}.fc2.w`, params.weight(n.fc2.weight, W * I), [W, I])]);
     const dFc1 = activationBackward(g, cfg.hiddenAct, dAct, fc1s[i]!);
-    const dLn2 = g.op('MatMul', [dFc1, g.initializer(`l${i}.fc1.w`, params.weight(`${p}.mlp.fc1.weight`, I * W), [I, W])]);
-    const dMid = g.op('Add', [dx, layerNormBackward(g, dLn2, mids[i]!, g.initializer(`l${i}.ln2.g`, params.weight(`${p}.layer_norm2.weight`, W), [W]), eps)]);
+    const dLn2 = g.op('MatMul', [dFc1, g.initializer(`l${i}.fc1.w`, params.weight(n.fc1.weight, I * W), [I, W])]);
+    const dMid = g.op('Add', [dx, layerNormBackward(g, dLn2, mids[i]!, g.initializer(`l${i}.ln2.g`, params.weight(n.ln2.weight, W), [W]), eps)]);
 
     // Attention block.
-    const dAttn = g.op('MatMul', [dMid, g.initializer(`l${i}.out.w`, params.weight(`${p}.self_attn.out_proj.weight`, W * W), [W, W])]);
+    const dAttn = g.op('MatMul', [dMid, g.initializer(`l${i}.out.w`, params.weight(n.out.weight, W * W), [W, W])]);
     // dO [B, H, L, d]; in the last layer only the end-token query row has a gradient.
     const dO = last
       ? g.op('Mul', [g.op('Unsqueeze', [oneHot, g.int64Const([1, 3])]), g.op('Reshape', [dAttn, g.op('Concat', [batch, g.int64Const([H, 1, d])], { axis: 0 })])])
@@ -95,9 +94,9 @@ export function buildBackwardGraph(params: TextTowerParams): Uint8Array {
     const dQ = g.op('MatMul', [dScores, k!]);
     const dK = g.op('MatMul', [g.op('Transpose', [dScores], lastTwo), q!]);
     const dQkv = g.op('Reshape', [g.op('Transpose', [g.op('Concat', [dQ, dK, dV], { axis: 1 })], { perm: [0, 2, 1, 3] }), rows3W]);
-    const dLn1 = g.op('MatMul', [dQkv, g.initializer(`l${i}.qkv.w`, params.qkv(i).weight, [3 * W, W])]);
+    const dLn1 = g.op('MatMul', [dQkv, g.initializer(`l${i}.qkv.w`, params.fusedQkv(n, W, H).weight, [3 * W, W])]);
     const dResidual = last ? scatterEot(dMid) : dMid;
-    dx = g.op('Add', [dResidual, layerNormBackward(g, dLn1, inputs[i]!, g.initializer(`l${i}.ln1.g`, params.weight(`${p}.layer_norm1.weight`, W), [W]), eps)]);
+    dx = g.op('Add', [dResidual, layerNormBackward(g, dLn1, inputs[i]!, g.initializer(`l${i}.ln1.g`, params.weight(n.ln1.weight, W), [W]), eps)]);
   }
 
   const gradEmbeds = g.op('Reshape', [dx, g.op('Concat', [batch, seq, g.int64Const([W])], { axis: 0 })], {}, { name: IO.gradEmbeds });

@@ -14,49 +14,45 @@
  */
 import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { layerNorm } from '../onnx/nn-ops.ts';
-import { addEncoderLayers, addVisionTower, checkedWeights, transposeMatrix, type Float32WeightGetter, type VisionTowerConfig } from '../onnx/vision-graph.ts';
-import type { ClipConfig } from '../checkpoint.ts';
-import type { TextTowerConfig } from '../text-tower-graph.ts';
+import { clipModelConfig, type ClipConfig, type ClipModelConfig, type TextTowerConfig } from './config.ts';
+import { addEncoderLayers, causalMask, MASKED_SCORE } from './encoder-layer.ts';
+import { addVisionTower } from './vision-graph.ts';
+import { LOGIT_SCALE, TEXT_WEIGHTS } from './weight-names.ts';
+import { WeightReader, type WeightGetter } from './weights.ts';
 
-/** Additive score for masked keys: exp() of it is exactly 0 in float32. */
-const MASKED_SCORE = -1e9;
-
-export interface ClipModelGraphConfig {
-  readonly text: TextTowerConfig;
-  readonly vision: VisionTowerConfig;
+export interface ClipModelGraphConfig extends ClipModelConfig {
   /** logit_scale as stored (its exp multiplies the cosines). */
   readonly logitScale: number;
 }
 
-function addTextTower(g: GraphBuilder, cfg: TextTowerConfig, get: Float32WeightGetter, inputIds: string, attentionMask: string, outputName: string): string {
+function addTextTower(g: GraphBuilder, cfg: TextTowerConfig, get: WeightGetter, inputIds: string, attentionMask: string, outputName: string): string {
   const W = cfg.width;
   const C = cfg.contextLength;
-  const w = checkedWeights(get);
-  const tokenTable = g.initializer('text.token_embedding', w('text_model.embeddings.token_embedding.weight', cfg.vocabSize * W), [cfg.vocabSize, W]);
-  const posTable = g.initializer('text.position_embedding', w('text_model.embeddings.position_embedding.weight', C * W), [C, W]);
+  const weights = new WeightReader(get, 'float32');
+  const w = (name: string, size: number) => weights.weight(name, size);
+  const tokenTable = g.initializer('text.token_embedding', w(TEXT_WEIGHTS.tokenEmbedding, cfg.vocabSize * W), [cfg.vocabSize, W]);
+  const posTable = g.initializer('text.position_embedding', w(TEXT_WEIGHTS.positionEmbedding, C * W), [C, W]);
 
   const idsShape = g.op('Shape', [inputIds]);
   const seq = g.op('Slice', [idsShape, g.int64Const([1]), g.int64Const([2])]);
   const pos = g.op('Slice', [posTable, g.int64Const([0]), seq, g.int64Const([0])]);
   const embedded = g.op('Add', [g.op('Gather', [tokenTable, inputIds], { axis: 0 }), pos]);
 
-  const causal = new Float32Array(C * C);
-  for (let r = 0; r < C; r++) for (let c = r + 1; c < C; c++) causal[r * C + c] = MASKED_SCORE;
-  const causalSlice = g.op('Slice', [g.initializer('text.causal_mask', causal, [C, C]), g.int64Const([0, 0]), g.op('Concat', [seq, seq], { axis: 0 }), g.int64Const([0, 1])]);
+  const causalSlice = g.op('Slice', [g.initializer('text.causal_mask', causalMask(C, 'float32'), [C, C]), g.int64Const([0, 0]), g.op('Concat', [seq, seq], { axis: 0 }), g.int64Const([0, 1])]);
   // (1 - mask) * -1e9 on the key axis: [B, 1, 1, L].
   const keep = g.op('Cast', [attentionMask], { to: 1 });
   const padding = g.op('Unsqueeze', [g.op('Mul', [g.op('Sub', [g.floatConst([1], []), keep]), g.floatConst([MASKED_SCORE], [])]), g.int64Const([1, 2])]);
   const mask = g.op('Add', [causalSlice, padding]);
 
   const shapes = { headsShape: g.op('Concat', [idsShape, g.int64Const([3 * cfg.heads, W / cfg.heads])], { axis: 0 }), rows: g.int64Const([-1, W]), mask };
-  const x = addEncoderLayers(g, g.op('Reshape', [embedded, shapes.rows]), cfg, { hfModel: 'text_model', graphPrefix: 'text' }, get, shapes);
+  const x = addEncoderLayers(g, g.op('Reshape', [embedded, shapes.rows]), cfg, 'text', 'text', weights, shapes);
   const stream = g.op('Reshape', [x, g.op('Concat', [idsShape, g.int64Const([W])], { axis: 0 })]);
   // First occurrence of the end token (HF: (input_ids == eos_token_id).int().argmax(-1)).
   const isEot = g.op('Cast', [g.op('Equal', [inputIds, g.int64Const([cfg.eotId], [])])], { to: 6 });
   const eotIndex = g.op('ArgMax', [isEot], { axis: 1, keepdims: 1 });
   const pooledRow = g.op('GatherND', [stream, eotIndex], { batch_dims: 1 });
-  const pooled = layerNorm(g, pooledRow, g.initializer('text.final_ln.g', w('text_model.final_layer_norm.weight', W), [W]), g.initializer('text.final_ln.b', w('text_model.final_layer_norm.bias', W), [W]), cfg.layerNormEps);
-  const projT = transposeMatrix(w('text_projection.weight', cfg.projectionDim * W), cfg.projectionDim, W);
+  const pooled = layerNorm(g, pooledRow, g.initializer('text.final_ln.g', w(TEXT_WEIGHTS.finalLayerNorm.weight, W), [W]), g.initializer('text.final_ln.b', w(TEXT_WEIGHTS.finalLayerNorm.bias, W), [W]), cfg.layerNormEps);
+  const projT = weights.linearT(TEXT_WEIGHTS.projection, cfg.projectionDim, W);
   return g.op('MatMul', [pooled, g.initializer('text.text_projection.wT', projT, [W, cfg.projectionDim])], {}, { name: outputName });
 }
 
@@ -64,7 +60,7 @@ function l2NormalizeRows(g: GraphBuilder, x: string): string {
   return g.op('Div', [x, g.op('ReduceL2', [x], { axes: [-1], keepdims: 1 })]);
 }
 
-export function buildClipModelGraph(cfg: ClipModelGraphConfig, get: Float32WeightGetter): Uint8Array {
+export function buildClipModelGraph(cfg: ClipModelGraphConfig, get: WeightGetter): Uint8Array {
   if (cfg.text.projectionDim !== cfg.vision.projectionDim) throw new Error(`text projection ${cfg.text.projectionDim} != vision projection ${cfg.vision.projectionDim}`);
   const g = new GraphBuilder('clip_model', { opset: 17, docString: 'CLIPModel built by prompt-edge from model.safetensors' });
   const ids = g.input('input_ids', 'int64', ['text_batch', 'sequence']);
@@ -87,17 +83,5 @@ export function buildClipModelGraph(cfg: ClipModelGraphConfig, get: Float32Weigh
 
 /** The whole-model graph config of a loaded checkpoint. */
 export function clipModelGraphConfig(ckpt: { config: ClipConfig; tokenizer: { eotId: number }; weight(name: string): Float32Array }): ClipModelGraphConfig {
-  const tc = ckpt.config.text_config;
-  const vc = ckpt.config.vision_config;
-  return {
-    text: {
-      width: tc.hidden_size, layers: tc.num_hidden_layers, heads: tc.num_attention_heads, intermediateSize: tc.intermediate_size, vocabSize: tc.vocab_size,
-      contextLength: tc.max_position_embeddings, projectionDim: ckpt.config.projection_dim, layerNormEps: tc.layer_norm_eps, hiddenAct: tc.hidden_act, eotId: ckpt.tokenizer.eotId,
-    },
-    vision: {
-      width: vc.hidden_size, layers: vc.num_hidden_layers, heads: vc.num_attention_heads, intermediateSize: vc.intermediate_size, imageSize: vc.image_size,
-      patchSize: vc.patch_size, numChannels: vc.num_channels, projectionDim: ckpt.config.projection_dim, layerNormEps: vc.layer_norm_eps, hiddenAct: vc.hidden_act,
-    },
-    logitScale: ckpt.weight('logit_scale')[0]!,
-  };
+  return { ...clipModelConfig(ckpt.config, ckpt.tokenizer.eotId), logitScale: ckpt.weight(LOGIT_SCALE)[0]! };
 }
