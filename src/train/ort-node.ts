@@ -28,7 +28,7 @@ export function sessionOptions(cfg: SessionConfig = {}): ort.InferenceSession.Se
 const CUDA_HELP =
   'The CUDA execution provider of onnxruntime-node is not installed (it is skipped by default because its ' +
   'install step downloads CUDA libraries). On a machine with an NVIDIA GPU and CUDA 12 run: ' +
-  'ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node  — or use --device cpu.';
+  'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install  — or use --device cpu.';
 
 /** Whether onnxruntime-node's CUDA provider library was installed next to its binding. */
 export function cudaProviderInstalled(): boolean {

@@ -142,7 +142,7 @@ describe('TextTower (tiny-clip-cifar10)', () => {
 
 describe('TextTower device selection', () => {
   it('explains how to install the CUDA execution provider when --device cuda cannot load it', async () => {
-    // `npm rebuild` with ONNXRUNTIME_NODE_INSTALL=cuda12 puts the provider library next to the binding.
+    // onnxruntime-node's install script run with ONNXRUNTIME_NODE_INSTALL=cuda12 puts the provider library next to the binding.
     const bindingDir = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
     const cudaInstalled = existsSync(join(bindingDir, 'libonnxruntime_providers_cuda.so')) || existsSync(join(bindingDir, 'onnxruntime_providers_cuda.dll'));
     const attempt = TextTower.create(ckpt, { device: 'cuda' });
@@ -153,7 +153,7 @@ describe('TextTower device selection', () => {
     } else {
       const err = await attempt.then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidArgumentError);
-      expect((err as Error).message).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node');
+      expect((err as Error).message).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install');
     }
   });
 });
