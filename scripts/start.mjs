@@ -5,13 +5,17 @@
 // storage on its first /v1 request. Prints the demo key, a ready curl line and where the admin token is.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const devVars = join(root, '.dev.vars');
-const port = process.env.PORT ?? '8787';
+const port = process.env.PORT || '8787';
+if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+  process.stderr.write(`prompt-edge: PORT must be a port number (1-65535), got "${port}".\n`);
+  process.exit(2);
+}
 
 function readVars() {
   if (!existsSync(devVars)) return {};
@@ -39,11 +43,16 @@ process.stderr.write(
     `    curl -s -H "Authorization: Bearer ${vars.DEMO_API_KEY}" -H "Content-Type: image/jpeg" \\`,
     `         --data-binary @../shared/datasets/cifar10-fewshot/test/cat/$(ls ../shared/datasets/cifar10-fewshot/test/cat | head -1) \\`,
     `         http://127.0.0.1:${port}/v1/classify`,
-    `  admin token: ADMIN_TOKEN in ${devVars}   (for /v1/admin/*; \`npx prompt-edge tenant ... --target local\` reads it from there)`,
+    `  admin token: ADMIN_TOKEN in ${devVars}   (for /v1/admin/*; \`npx prompt-edge tenant ... --target local\` reads it from there, and this port from .wrangler/local-port)`,
     `  storage: local R2 + KV under ${join(root, '.wrangler', 'state')} (docs/storage.md); delete it to start from scratch`,
     '',
   ].join('\n') + '\n',
 );
+
+// `npx prompt-edge ... --target local` reads this when PORT is not set, so it finds a worker started
+// with PORT=<port> npm start without being told again (src/train/publish/target.ts).
+mkdirSync(join(root, '.wrangler'), { recursive: true });
+writeFileSync(join(root, '.wrangler', 'local-port'), `${port}\n`);
 
 const child = spawn(join(root, 'node_modules', '.bin', 'wrangler'), ['dev', '--port', port, '--ip', '127.0.0.1', ...process.argv.slice(2)], {
   cwd: root,

@@ -154,6 +154,10 @@ describe('AdminClient against a contract-speaking HTTP server', () => {
     expect(err.status).toBe(0);
     expect(err.message).toContain(`cannot connect to the local worker at http://127.0.0.1:${port}`);
     expect(err.message).toContain('is `npm start` running?');
+    // The hint says how to aim at a worker on another port.
+    expect(err.message).toContain('run this command with PORT=<that port>');
+    const fromEnv = await rejection(new AdminClient({ ...targetOf(`http://127.0.0.1:${port}`), portFrom: 'PORT' }).health());
+    expect(fromEnv.message).toContain('the port comes from PORT');
     const remote = await rejection(new AdminClient(targetOf(`http://127.0.0.1:${port}`, false)).health());
     expect(remote.message).not.toContain('npm start');
     expect(remote.message).toContain('ECONNREFUSED');

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
-import { parseDevVars, resolveTarget } from '../../src/train/publish/target.ts';
+import { LOCAL_PORT_FILE, localPort, parseDevVars, resolveTarget } from '../../src/train/publish/target.ts';
 
 const dirs: string[] = [];
 function repoWith(devVars?: string): string {
@@ -49,10 +49,23 @@ describe('target resolution', () => {
   it('local: 127.0.0.1:8787 with ADMIN_TOKEN from .dev.vars; PORT overrides', () => {
     const root = repoWith('ADMIN_TOKEN="tok"\nDEMO_API_KEY="demo"\n');
     expect(resolveTarget('local', { repoRoot: root, env: {} })).toEqual({
-      baseUrl: 'http://127.0.0.1:8787', adminToken: 'tok', local: true, devVars: { ADMIN_TOKEN: 'tok', DEMO_API_KEY: 'demo' },
+      baseUrl: 'http://127.0.0.1:8787', adminToken: 'tok', local: true, devVars: { ADMIN_TOKEN: 'tok', DEMO_API_KEY: 'demo' }, portFrom: 'default',
     });
     expect(resolveTarget('local', { repoRoot: root, env: { PORT: '9000' } }).baseUrl).toBe('http://127.0.0.1:9000');
     expect(() => resolveTarget('local', { repoRoot: root, env: { PORT: 'abc' } })).toThrow(/PORT must be a port number/);
+    expect(() => resolveTarget('local', { repoRoot: root, env: { PORT: '70000' } })).toThrow(/PORT must be a port number/);
+  });
+
+  it('local: without PORT, the port the last `npm start` recorded in .wrangler/local-port', () => {
+    const root = repoWith('ADMIN_TOKEN="tok"\n');
+    mkdirSync(join(root, '.wrangler'));
+    writeFileSync(join(root, LOCAL_PORT_FILE), '8790\n');
+    expect(localPort(root, {})).toEqual({ port: '8790', from: 'npm start' });
+    expect(resolveTarget('local', { repoRoot: root, env: {} })).toMatchObject({ baseUrl: 'http://127.0.0.1:8790', portFrom: 'npm start' });
+    // PORT still wins over the file.
+    expect(resolveTarget('local', { repoRoot: root, env: { PORT: '9001' } })).toMatchObject({ baseUrl: 'http://127.0.0.1:9001', portFrom: 'PORT' });
+    writeFileSync(join(root, LOCAL_PORT_FILE), 'junk\n');
+    expect(() => localPort(root, {})).toThrow(/local-port \(written by `npm start`; delete it to use 8787\) must be a port number/);
   });
 
   it('local: a missing .dev.vars or ADMIN_TOKEN says to run npm start', () => {

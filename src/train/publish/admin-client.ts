@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
 import { VISION_DATA, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
-import type { Target } from './target.ts';
+import { localPortHint, type Target } from './target.ts';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'invalid_argument', 'invalid_image', 'unsupported_media_type', 'payload_too_large', 'image_too_large', 'invalid_checkpoint',
@@ -342,7 +342,7 @@ export class AdminClient {
     const sysCode = err?.cause?.code ?? '';
     const detail = sysCode || err?.cause?.message || err?.message || String(cause);
     if (this.target.local && (sysCode === 'ECONNREFUSED' || sysCode === 'ECONNRESET')) {
-      return new AdminApiError('unavailable', `${spec.what}: cannot connect to the local worker at ${this.target.baseUrl} (${detail}): is \`npm start\` running?`, 0, '', { cause });
+      return new AdminApiError('unavailable', `${spec.what}: cannot connect to the local worker at ${this.target.baseUrl} (${detail}): is \`npm start\` running? (${localPortHint(this.target.portFrom)})`, 0, '', { cause });
     }
     return new AdminApiError('unavailable', `${spec.what}: cannot reach ${this.target.baseUrl} (${detail}).`, 0, '', { cause });
   }

@@ -1,6 +1,7 @@
 /**
  * Where the admin API lives and which token opens it:
- *   `--target local`        the `npm start` worker on 127.0.0.1:$PORT (8787), token = ADMIN_TOKEN in .dev.vars
+ *   `--target local`        the `npm start` worker on 127.0.0.1, token = ADMIN_TOKEN in .dev.vars; its port is
+ *                           $PORT, else the one the last `npm start` recorded in .wrangler/local-port, else 8787
  *   `--target https://...`  a deployed worker, token = $PROMPT_EDGE_ADMIN_TOKEN
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 export const ADMIN_TOKEN_ENV = 'PROMPT_EDGE_ADMIN_TOKEN';
 export const TENANT_KEY_ENV = 'PROMPT_EDGE_TENANT_KEY';
 export const DEFAULT_LOCAL_PORT = '8787';
+/** Where scripts/start.mjs records the port it serves on, so that `--target local` finds it without PORT. */
+export const LOCAL_PORT_FILE = join('.wrangler', 'local-port');
 
 export interface Target {
   /** No trailing slash, e.g. http://127.0.0.1:8787 */
@@ -19,6 +22,39 @@ export interface Target {
   readonly local: boolean;
   /** .dev.vars values (local only), e.g. DEMO_API_KEY. */
   readonly devVars: Readonly<Record<string, string>>;
+  /** Local only: where the port came from, for the hint when nothing answers there. */
+  readonly portFrom?: LocalPort['from'];
+}
+
+export interface LocalPort {
+  port: string;
+  /** `PORT` (the environment), `npm start` (.wrangler/local-port) or `default` (8787). */
+  from: 'PORT' | 'npm start' | 'default';
+}
+
+/**
+ * The port of the local worker: $PORT wins (so `PORT=8790 npm start` and `PORT=8790 npx prompt-edge
+ * ... --target local` agree), then the port the last `npm start` recorded, then 8787.
+ */
+export function localPort(repoRoot: string, env: Readonly<Record<string, string | undefined>>): LocalPort {
+  const check = (port: string, what: string): string => {
+    if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new InvalidArgumentError(`${what} must be a port number (1-65535), got "${port}".`);
+    return port;
+  };
+  const fromEnv = env['PORT'];
+  if (fromEnv) return { port: check(fromEnv, 'PORT'), from: 'PORT' };
+  const file = join(repoRoot, LOCAL_PORT_FILE);
+  if (existsSync(file)) return { port: check(readFileSync(file, 'utf8').trim(), `The port in ${file} (written by \`npm start\`; delete it to use 8787)`), from: 'npm start' };
+  return { port: DEFAULT_LOCAL_PORT, from: 'default' };
+}
+
+/** For the "nothing answers" error: where the local port came from and how to change it. */
+export function localPortHint(from: LocalPort['from'] | undefined): string {
+  switch (from) {
+    case 'PORT': return 'the port comes from PORT: start it with the same PORT (`PORT=<port> npm start`)';
+    case 'npm start': return 'the port is the one the last `npm start` used (.wrangler/local-port): start it again, or set PORT to the port it serves on';
+    default: return 'start it with `npm start` (port 8787), or if it serves on another port, run this command with PORT=<that port>';
+  }
 }
 
 /**
@@ -58,8 +94,7 @@ export interface ResolveTargetContext {
 
 export function resolveTarget(target: string, ctx: ResolveTargetContext): Target {
   if (target === 'local') {
-    const port = ctx.env['PORT'] || DEFAULT_LOCAL_PORT;
-    if (!/^\d{1,5}$/.test(port)) throw new InvalidArgumentError(`PORT must be a port number, got "${port}".`);
+    const { port, from } = localPort(ctx.repoRoot, ctx.env);
     const path = join(ctx.repoRoot, '.dev.vars');
     if (!existsSync(path)) {
       throw new InvalidArgumentError(`--target local needs the admin token from ${path}, which does not exist: run \`npm start\` once (it creates .dev.vars with ADMIN_TOKEN).`);
@@ -69,7 +104,7 @@ export function resolveTarget(target: string, ctx: ResolveTargetContext): Target
     if (!adminToken) {
       throw new InvalidArgumentError(`${path} has no ADMIN_TOKEN: add a line ADMIN_TOKEN="<a long random string>" (or delete the file and run \`npm start\`, which writes one).`);
     }
-    return { baseUrl: `http://127.0.0.1:${port}`, adminToken, local: true, devVars };
+    return { baseUrl: `http://127.0.0.1:${port}`, adminToken, local: true, devVars, portFrom: from };
   }
   let url: URL;
   try {

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../../../core/errors.ts';
 import { loadCheckpoint } from '../../checkpoint.ts';
 import { AdminClient } from '../../publish/admin-client.ts';
 import { runLiveCheck } from '../../publish/live-check.ts';
-import { DEFAULT_LOCAL_PORT, parseDevVars, type Target } from '../../publish/target.ts';
+import { localPort, parseDevVars, type Target } from '../../publish/target.ts';
 import { DEFAULT_MODEL_DIR, parseIntOption, REPO_ROOT } from '../common.ts';
 import { emit } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -20,7 +20,8 @@ function targetFor(target: string): Target {
   if (target === 'local') {
     const path = join(REPO_ROOT, '.dev.vars');
     const devVars = existsSync(path) ? parseDevVars(readFileSync(path, 'utf8')) : {};
-    return { baseUrl: `http://127.0.0.1:${process.env['PORT'] || DEFAULT_LOCAL_PORT}`, adminToken: '', local: true, devVars };
+    const { port, from } = localPort(REPO_ROOT, process.env);
+    return { baseUrl: `http://127.0.0.1:${port}`, adminToken: '', local: true, devVars, portFrom: from };
   }
   let url: URL;
   try {

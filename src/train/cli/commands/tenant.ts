@@ -5,7 +5,7 @@ import { ADMIN_TOKEN_ENV, resolveTarget } from '../../publish/target.ts';
 import { REPO_ROOT } from '../common.ts';
 import { emit } from '../output.ts';
 
-export const TARGET_OPTION_HELP = `"local" (the \`npm start\` worker on 127.0.0.1:$PORT, default port 8787; admin token from .dev.vars) or a deployed worker URL (https://...; admin token from $${ADMIN_TOKEN_ENV})`;
+export const TARGET_OPTION_HELP = `"local" (the \`npm start\` worker on 127.0.0.1, port $PORT, else the last \`npm start\`'s, else 8787; admin token from .dev.vars) or a deployed worker URL (https://...; admin token from $${ADMIN_TOKEN_ENV})`;
 
 export function adminClientFor(target: string): AdminClient {
   return new AdminClient(resolveTarget(target, { repoRoot: REPO_ROOT, env: process.env }));

@@ -45,7 +45,8 @@ Tenant keys (for the live check when the tenant already exists):
   stop working) and --no-live-check publishes without the check.
 
 Targets:
-  --target local        the \`npm start\` worker (127.0.0.1:$PORT, 8787 by default); admin token: ADMIN_TOKEN in .dev.vars
+  --target local        the \`npm start\` worker (127.0.0.1, port $PORT, else the last \`npm start\`'s, else 8787);
+                        admin token: ADMIN_TOKEN in .dev.vars
   --target https://...  a deployed worker; admin token: $${ADMIN_TOKEN_ENV}
 
 Exit codes: 0 published and live check passed (or skipped); 2 bad input, refused by the baseline
