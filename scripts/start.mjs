@@ -54,8 +54,13 @@ process.stderr.write(
 mkdirSync(join(root, '.wrangler'), { recursive: true });
 writeFileSync(join(root, '.wrangler', 'local-port'), `${port}\n`);
 
+// Miniflare fetches https://workers.cloudflare.com/cf.json (the `request.cf` metadata of a real edge)
+// at start; offline that prints two `getaddrinfo ENOTFOUND` stack traces. The worker never reads
+// request.cf, so the local placeholder is all it needs: skip the fetch unless the user asked for it.
+const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false' };
 const child = spawn(join(root, 'node_modules', '.bin', 'wrangler'), ['dev', '--port', port, '--ip', '127.0.0.1', ...process.argv.slice(2)], {
   cwd: root,
+  env,
   stdio: 'inherit',
 });
 const stop = (sig) => child.kill(sig);
