@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,16 @@ describe('prompt-edge CLI', () => {
     const usage = await cli('labelset', 'zeroshot', '--labels', 'a');
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/--out/);
+  });
+
+  it('--version and -V print the version in package.json', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await cli(flag);
+      expect(r.code, flag).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+    }
+    // After a command name, --version is the command's own (labelset rollback --version N: publish-cli.test.ts).
   });
 
   it('--help on every command', async () => {

@@ -1,5 +1,5 @@
 /** Helpers shared by CLI commands: default model path, atomic writes, number parsing. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../core/errors.ts';
@@ -7,6 +7,12 @@ import { InvalidArgumentError } from '../../core/errors.ts';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The embedded default model, used when --model is not given. */
 export const DEFAULT_MODEL_DIR = resolve(REPO_ROOT, 'artifacts/models/tiny-clip-cifar10');
+
+/** The version in the project's package.json, for `prompt-edge --version`. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 /** Writes via a temporary file + rename, so a crash never leaves a half-written artifact. */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {

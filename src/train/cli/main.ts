@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { PromptEdgeError } from '../../core/errors.ts';
+import { packageVersion } from './common.ts';
 import { registerCheckLiveCommand } from './commands/check-live.ts';
 import { registerEvalCommand } from './commands/eval.ts';
 import { registerImageCommands } from './commands/image.ts';
@@ -22,6 +23,9 @@ import { registerTrainAndPublishCommand } from './commands/train-and-publish.ts'
 export function buildProgram(): Command {
   const program = new Command('prompt-edge')
     .description('CLIP classification at the edge: build, train (CoOp) and evaluate label sets offline; serve them from a Cloudflare Worker.')
+    .version(packageVersion(), '-V, --version', 'print the version of prompt-edge')
+    // Program options only before the command name: `labelset rollback --version 3` is the command's own.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerTextCommands(program);
