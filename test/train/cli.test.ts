@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,26 @@ describe('prompt-edge CLI', () => {
     expect(doc.ids[1]).toEqual([2012, 2013]);
     expect(doc.ids).toHaveLength(4);
     expect(doc.ids[2][1]).not.toBe(2013);
+  });
+
+  it('tokenize needs only the tokenizer files: vocab.json + merges.txt, or OpenAI\'s BPE file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pe-tok-'));
+    for (const f of ['vocab.json', 'merges.txt']) copyFileSync(join('artifacts/models/tiny-clip-cifar10', f), join(dir, f));
+    const hf = await cli('tokenize', '--json', '--model', dir, '--', 'a photo of a cat.');
+    expect(hf.code, hf.stderr).toBe(0);
+    expect(JSON.parse(hf.stdout).ids).toEqual([[2012, 320, 516, 512, 320, 606, 269, 2013]]);
+    const viaTokenizer = await cli('tokenize', '--json', '--tokenizer', dir, '--', 'a photo of a cat.');
+    expect(JSON.parse(viaTokenizer.stdout).ids).toEqual([[2012, 320, 516, 512, 320, 606, 269, 2013]]);
+    // OpenAI's file (the file or its folder): openai/clip-vit-base-patch32's ids.
+    for (const p of ['../shared/models/clip-bpe/bpe_simple_vocab_16e6.txt.gz', '../shared/models/clip-bpe']) {
+      const r = await cli('tokenize', '--json', '--tokenizer', p, '--', 'a photo of a cat.');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).ids).toEqual([[49406, 320, 1125, 539, 320, 2368, 269, 49407]]);
+    }
+    const none = await cli('tokenize', '--json', '--tokenizer', mkdtempSync(join(tmpdir(), 'pe-tok-none-')), '--', 'x');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no tokenizer in .*: it needs vocab\.json \+ merges\.txt/);
+    expect(JSON.parse(none.stdout).error.code).toBe('invalid_tokenizer');
   });
 
   it('embed-text and embed-image --json give unit vectors; labelset + inspect + eval round-trip', async () => {
