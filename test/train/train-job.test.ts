@@ -46,6 +46,22 @@ describe('CoOp training job', () => {
     expect(Buffer.from(bytes(c)).equals(Buffer.from(bytes(a)))).toBe(false);
   });
 
+  it('train without --seed uses seed 1 and says so (human summary and --json)', async () => {
+    const data = makeDataset(['cat', 'dog'], 2);
+    const out = join(data, 'out.safetensors');
+    const train = (args: string[]) => run('node', ['bin/prompt-edge.mjs', 'train', '--data', data, '--shots', '2', '--epochs', '2', '--n-ctx', '2', '--no-cache', '--out', out, ...args]);
+    const byDefault = JSON.parse((await train(['--json'])).stdout) as { seed: number; loss: number[] };
+    expect(byDefault.seed).toBe(1);
+    const explicit = JSON.parse((await train(['--json', '--seed', '1'])).stdout) as { seed: number; loss: number[] };
+    expect(explicit.loss).toEqual(byDefault.loss);
+    const other = JSON.parse((await train(['--json', '--seed', '2'])).stdout) as { seed: number; loss: number[] };
+    expect(other.seed).toBe(2);
+    expect(other.loss).not.toEqual(byDefault.loss);
+    const human = await train([]);
+    expect(human.stdout).toContain('seed 1 (the default; --seed <s> for another), 2 shots, 2 epochs');
+    expect((await train(['--seed', '1'])).stdout).toMatch(/^seed 1, 2 shots/m);
+  }, 180_000);
+
   it('refuses bad data with a message naming the file or folder, and writes nothing', async () => {
     const data = makeDataset(['cat', 'dog'], 3);
     writeFileSync(join(data, 'dog', 'notes.txt'), 'not an image');

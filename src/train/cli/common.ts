@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../core/errors.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** --seed when none is given (train, train-and-publish): runs repeat unless a seed is asked for. */
+export const DEFAULT_SEED = 1;
 /** The embedded default model, used when --model is not given. */
 export const DEFAULT_MODEL_DIR = resolve(REPO_ROOT, 'artifacts/models/tiny-clip-cifar10');
 

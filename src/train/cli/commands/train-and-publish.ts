@@ -6,7 +6,7 @@ import type { ClassTokenPosition } from '../../coop/prompt-learner.ts';
 import { pct } from '../../publish/baseline-gate.ts';
 import { trainAndPublish, type PublishMethod, type RunSummary } from '../../publish/pipeline.ts';
 import { ADMIN_TOKEN_ENV, TENANT_KEY_ENV } from '../../publish/target.ts';
-import { DEFAULT_MODEL_DIR, parseIntOption, REPO_ROOT } from '../common.ts';
+import { DEFAULT_MODEL_DIR, DEFAULT_SEED, parseIntOption, REPO_ROOT } from '../common.ts';
 import { emit, info, warn } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { keyNotice, TARGET_OPTION_HELP } from './tenant.ts';
@@ -66,7 +66,7 @@ export function registerTrainAndPublishCommand(program: Command): void {
     .option('--method <m>', 'coop | zeroshot | ensemble', 'coop')
     .option('--shots <k>', 'training images per class (coop), capped by what the classes have', parseIntOption('--shots', 1), 16)
     .option('--eval-data <dir>', 'separate evaluation folder (default: hold out ~20% of --data per class)')
-    .option('--seed <s>', 'random seed (held-out split, few-shot sampling, training)', parseIntOption('--seed', 0), 1)
+    .option('--seed <s>', 'random seed (held-out split, few-shot sampling, training); the run summary says which was used', parseIntOption('--seed', 0), DEFAULT_SEED)
     .option('--target <local|url>', TARGET_OPTION_HELP, 'local')
     .option('--force', 'publish a coop label set even if it scores below the zero-shot baseline')
     .option('--out-dir <dir>', 'where to write the artifact, report.html and summary.json (default .cache/runs/<tenant>-<labelset>-<UTC timestamp>/)')

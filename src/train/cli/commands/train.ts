@@ -5,7 +5,7 @@ import { encodeLabelSet } from '../../../core/labelset/artifact.ts';
 import { loadCheckpoint } from '../../checkpoint.ts';
 import { runCoopJob } from '../../coop/train-job.ts';
 import type { ClassTokenPosition } from '../../coop/prompt-learner.ts';
-import { DEFAULT_MODEL_DIR, parseFloatOption, parseIntOption, REPO_ROOT, writeFileAtomic } from '../common.ts';
+import { DEFAULT_MODEL_DIR, DEFAULT_SEED, parseFloatOption, parseIntOption, REPO_ROOT, writeFileAtomic } from '../common.ts';
 import { emit, info, warn } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { resolve } from 'node:path';
@@ -24,7 +24,7 @@ export function registerTrainCommand(program: Command): void {
     .requiredOption('--data <dir>', 'training image folder: DIR/<label>/<images>')
     .option('--eval-data <dir>', 'image folder to measure accuracy on (CoOp and the "a photo of a {}." zero-shot baseline)')
     .requiredOption('--shots <k>', 'images per class, sampled with the seed', parseIntOption('--shots', 1))
-    .requiredOption('--seed <s>', 'random seed (sampling, init, augmentation, order)', parseIntOption('--seed', 0))
+    .option('--seed <s>', 'random seed (sampling, init, augmentation, order); the run summary says which was used', parseIntOption('--seed', 0), DEFAULT_SEED)
     .option('--n-ctx <m>', 'number of context vectors', parseIntOption('--n-ctx', 1, 70), 16)
     .option('--ctx-init <text>', 'initialise the context from these words (n_ctx becomes their token count)')
     .option('--csc', 'class-specific context (one context per class) instead of a unified one')
@@ -40,8 +40,9 @@ export function registerTrainCommand(program: Command): void {
     .option('--skip-bad-images', 'skip unreadable or non-image files with a warning instead of failing')
     .requiredOption('--out <file>', 'label set to write (.safetensors)')
     .option('--json', 'print the run summary as one JSON document on stdout')
-    .addHelpText('after', '\nExample:\n  npx prompt-edge train --data ../shared/datasets/cifar10-sketch-fewshot/train \\\n    --eval-data ../shared/datasets/cifar10-sketch-fewshot/test --shots 16 --seed 1 --out sketch.safetensors')
-    .action(async (f: TrainFlags) => {
+    .addHelpText('after', '\nExample:\n  npx prompt-edge train --data ../shared/datasets/cifar10-sketch-fewshot/train \\\n    --eval-data ../shared/datasets/cifar10-sketch-fewshot/test --shots 16 --out sketch.safetensors')
+    .action(async (f: TrainFlags, cmd: Command) => {
+      const seedNote = cmd.getOptionValueSource('seed') === 'default' ? ` (the default; --seed <s> for another)` : '';
       if (!['end', 'middle', 'front'].includes(f.classTokenPosition)) throw new InvalidArgumentError(`--class-token-position must be end, middle or front, not "${f.classTokenPosition}".`);
       if (f.device !== 'cpu' && f.device !== 'cuda') throw new InvalidArgumentError(`--device must be cpu or cuda, not "${f.device}".`);
       const ckpt = loadCheckpoint(f.model);
@@ -62,6 +63,7 @@ export function registerTrainCommand(program: Command): void {
       if (!f.json) info(`trained ${r.steps} steps in ${r.trainSeconds.toFixed(1)} s; final loss ${r.lossPerEpoch.at(-1)?.toFixed(4)}`);
       emit(f, doc, () => [
         `wrote ${f.out} (coop, version ${r.artifact.version})`,
+        `seed ${f.seed}${seedNote}, ${f.shots} shots, ${r.epochs} epochs`,
         ...(r.eval ? [`accuracy on ${r.eval.coop.n} eval images: coop ${(r.eval.coop.accuracy * 100).toFixed(2)}%  vs zero-shot "a photo of a {}." ${(r.eval.zeroshot.accuracy * 100).toFixed(2)}%`] : []),
       ].join('\n'));
     });
