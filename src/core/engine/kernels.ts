@@ -1,0 +1,39 @@
+/** The edge-vit WebAssembly module's exports (src/engine/assembly/index.ts). Pointers and strides are bytes. */
+export interface EdgeVitKernels {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  relaxed(): number;
+  setTile(kind: number): void;
+  gemm(rows: number, kpad: number, npad: number, qa: number, lda: number, rowScale: number, rowZp: number, w: number, wScale: number, colSum: number, bias: number, out: number, ldo: number, accumulate: number): void;
+  dotProbe(a: number, b: number, c: number, out: number): void;
+  quantizeRows(x: number, ldx: number, rows: number, k: number, kpad: number, q: number, ldq: number, scales: number, zps: number): void;
+  layerNorm(x: number, ldx: number, rows: number, n: number, gamma: number, beta: number, eps: number, out: number, ldo: number): void;
+  activate(x: number, count: number, kind: number): void;
+  attention(qkv: number, ldqkv: number, seq: number, heads: number, d: number, width: number, out: number, ldo: number, kt: number, probs: number): void;
+  im2col(pixels: number, channels: number, size: number, patch: number, out: number, ldo: number): void;
+  addRows(dst: number, ldd: number, src: number, lds: number, rows: number, cols: number): void;
+  expArray(x: number, out: number, count: number): void;
+}
+
+/** The two builds of the module; `relaxed` is left out where it does not validate. */
+export interface EdgeVitModules {
+  readonly relaxed?: WebAssembly.Module | undefined;
+  readonly simd: WebAssembly.Module;
+}
+
+/** Register tile of the GEMM's full 4-row blocks: 4 rows x 16 columns, or two 4 x 8 halves. */
+export type GemmTile = '4x16' | '4x8';
+
+export function instantiateKernels(module: WebAssembly.Module, tile: GemmTile = '4x16'): EdgeVitKernels {
+  // The module imports nothing (built with --runtime stub and no abort import), so synchronous
+  // instantiation works in Node and workerd alike.
+  const k = new WebAssembly.Instance(module, {}).exports as unknown as EdgeVitKernels;
+  k.setTile(tile === '4x8' ? 1 : 0);
+  return k;
+}
+
+/** Grows `memory` once so that it holds at least `bytes`. */
+export function growTo(memory: WebAssembly.Memory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+}
