@@ -25,6 +25,7 @@ import PIL
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'image')
 SHARED = os.path.join(os.path.dirname(ROOT), 'shared', 'datasets')
 
@@ -214,7 +215,7 @@ def png_vectors():
     add('grey 4-bit', raw_png(W, H, 4, 0, grid(W, H, lambda x, y: (r(4),))))
     add('grey 8-bit + tRNS', raw_png(W, H, 8, 0, grid(W, H, lambda x, y: (r(8),)), trns=struct.pack('>H', 7)))
     grey16 = [0, 1, 254, 255, 256, 1000, 65535, 300, 128]
-    add('grey 16-bit (values above 255 clip)', raw_png(W, H, 16, 0, grid(W, H, lambda x, y: (grey16[x] if y == 0 else r(16),))))
+    add('grey 16-bit (scaled v >> 8)', raw_png(W, H, 16, 0, grid(W, H, lambda x, y: (grey16[x] if y == 0 else r(16),))))
     add('grey+alpha 8-bit', raw_png(W, H, 8, 4, grid(W, H, lambda x, y: (r(8), r(8)))))
     add('grey+alpha 16-bit', raw_png(W, H, 16, 4, grid(W, H, lambda x, y: (r(16), r(16)))))
     add('RGB 16-bit', raw_png(W, H, 16, 2, grid(W, H, lambda x, y: (r(16), r(16), r(16)))))
@@ -245,8 +246,14 @@ def png_vectors():
         im = Image.open(io.BytesIO(data))
         mode = im.mode
         rgb = np.asarray(im.convert('RGB'))
-        out.append({'name': name, 'png': b64(data), 'pillowMode': mode, 'width': rgb.shape[1], 'height': rgb.shape[0],
-                    'expected': u8_expected(rgb)})
+        case = {'name': name, 'png': b64(data), 'pillowMode': mode}
+        if mode in ('I', 'I;16'):
+            # 16-bit grey: Pillow's I -> RGB clips to 255 (a grey photo turns white); the decoder scales
+            # v >> 8 like every other 16-bit sample, so that is the expectation (Pillow's pixels beside it).
+            grey = (np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8)
+            case['pillowRgbDiffers'] = u8_expected(rgb)
+            rgb = np.repeat(grey[:, :, None], 3, axis=2)
+        out.append({**case, 'width': rgb.shape[1], 'height': rgb.shape[0], 'expected': u8_expected(rgb)})
 
     full = raw_png(W, H, 8, 2, grid(W, H, lambda x, y: (r(8), r(8), r(8))))
     idat_at = full.index(b'IDAT') - 4
@@ -289,9 +296,14 @@ def jpeg_vectors():
         out.append({'name': name, 'jpeg': b64(data), 'pillowMode': dec.mode, 'width': rgb.shape[1], 'height': rgb.shape[0],
                     'expected': {'sha256': sha256(rgb.tobytes()), 'samples': [[i, int(rgb.reshape(-1)[i])] for i in sample_indices(rgb.size)]}})
     buf = io.BytesIO()
-    base.convert('CMYK').save(buf, 'JPEG', quality=90)
-    cmyk = {'name': 'CMYK (unsupported)', 'jpeg': b64(buf.getvalue()), 'error': 'UnsupportedMediaTypeError'}
-    return out, cmyk
+    im = Image.fromarray(smooth_image(8, 8, 24), 'RGB')
+    im.save(buf, 'JPEG', quality=90, subsampling=0)
+    # An arithmetic-coded or otherwise undecodable body behind a valid header: here a 3-component
+    # frame whose scan is cut off right after its header.
+    data = buf.getvalue()
+    sos = data.index(b'\xff\xda')
+    broken = {'name': 'scan header only', 'jpeg': b64(data[:sos + 14]), 'error': 'InvalidImageError'}
+    return out, broken
 
 
 def dataset_digest(pattern):
@@ -428,10 +440,12 @@ def main():
     write('resize.json', {**meta, 'cases': resize_vectors()})
     png_cases, png_errors = png_vectors()
     write('png.json', {**meta, 'cases': png_cases, 'errors': png_errors})
-    jpeg_cases, cmyk = jpeg_vectors()
-    write('jpeg.json', {**meta, 'cases': jpeg_cases, 'errors': [cmyk],
+    jpeg_cases, broken = jpeg_vectors()
+    write('jpeg.json', {**meta, 'cases': jpeg_cases, 'errors': [broken],
                         'datasets': [dataset_digest('cifar10-fewshot/*/*/*.jpg'), dataset_digest('cifar10-sketch-fewshot/*/*/*.png')]})
     write('clip.json', {**meta, 'cases': clip_vectors()})
+    import gen_format_vectors  # noqa: E402 - the formats added for issue 11, kept in their own file
+    write('formats.json', {**meta, **gen_format_vectors.vectors(sys.modules[__name__])})
 
 
 if __name__ == '__main__':

@@ -135,9 +135,9 @@ describe('decodeImage limits and formats', () => {
   });
 
   it('names unsupported formats', async () => {
-    const gif = new TextEncoder().encode('GIF89a\x01\x00\x01\x00\x00\x00\x00;');
-    await expect(decodeImage(gif)).rejects.toThrow(UnsupportedMediaTypeError);
-    await expect(decodeImage(gif)).rejects.toThrow(/GIF images are not supported.*JPEG and PNG/);
+    const tiff = new Uint8Array([0x49, 0x49, 0x2a, 0, 8, 0, 0, 0]);
+    await expect(decodeImage(tiff)).rejects.toThrow(UnsupportedMediaTypeError);
+    await expect(decodeImage(tiff)).rejects.toThrow(/TIFF images are not supported.*JPEG, PNG, WebP, GIF, BMP and AVIF/);
   });
 
   it('rejects garbage and empty input as invalid images', async () => {

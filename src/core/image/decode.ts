@@ -1,31 +1,81 @@
 import { ImageTooLargeError } from '../errors.ts';
-import { readImageHeader } from './image-header.ts';
+import { decodeAvif, avifCodec } from './avif-decoder.ts';
+import { decodeBmp } from './bmp-decoder.ts';
+import { decodeCmykJpeg } from './cmyk-jpeg-decoder.ts';
+import { applyOrientation, readOrientation, type ExifMode } from './exif-orientation.ts';
+import { decodeGif } from './gif-decoder.ts';
+import { readImageHeader, readJpegFrameInfo, type ImageFormat, type ImageHeader } from './image-header.ts';
 import { decodeJpeg } from './jpeg-decoder.ts';
 import { decodePng } from './png-decoder.ts';
 import type { RgbImage } from './rgb-image.ts';
+import type { WasmModuleSource } from './wasm-codec.ts';
+import { decodeWebp, webpCodec } from './webp-decoder.ts';
 
-export interface DecodeLimits {
+export interface DecodeOptions {
   /** Largest width*height accepted, checked on the header before any pixel is decoded. */
   maxPixels?: number;
+  /** EXIF orientation: `apply` (default) rotates/mirrors to the displayed orientation; `ignore` keeps the stored pixels. */
+  exif?: ExifMode;
+  /** The header, when the caller has already read it (the worker reads it once per request). */
+  header?: ImageHeader;
 }
 
 /** Pillow's own decompression-bomb threshold (Image.MAX_IMAGE_PIXELS), the default when no limit is given. */
 export const DEFAULT_MAX_PIXELS = 89_478_485;
 
+/** The WASM decoders that are loaded lazily, on the first image of their format. */
+export interface ImageCodecSources {
+  webp?: WasmModuleSource;
+  avif?: WasmModuleSource;
+}
+
+/** Makes WebP and AVIF decoding available without loading either decoder until an image needs it. */
+export function provideImageCodecs(sources: ImageCodecSources): void {
+  if (sources.webp !== undefined) webpCodec.provide(sources.webp);
+  if (sources.avif !== undefined) avifCodec.provide(sources.avif);
+}
+
+/** Which lazily loaded decoders have been instantiated so far (for tests and /healthz-style introspection). */
+export function instantiatedImageCodecs(): { webp: boolean; avif: boolean } {
+  return { webp: webpCodec.isInstantiated(), avif: avifCodec.isInstantiated() };
+}
+
 /**
- * Decodes a JPEG or PNG to 8-bit RGB, byte-identical to Pillow's `Image.open(f).convert('RGB')`.
- * JPEG needs initJpegDecoder() (Node: initNodeImageCodecs()) to have run first.
+ * Decodes a JPEG, PNG, WebP, GIF (first frame), BMP or AVIF to 8-bit RGB, identical to Pillow's
+ * `Image.open(f).convert('RGB')` for the lossless formats and JPEG (except 16-bit grey PNGs, scaled
+ * v >> 8 where Pillow clips), then applies the EXIF orientation unless `exif: 'ignore'`.
+ * JPEG needs initJpegDecoder() and WebP/AVIF provideImageCodecs() first (Node: initNodeImageCodecs()).
  */
-export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<RgbImage> {
-  const header = readImageHeader(bytes);
-  const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<RgbImage> {
+  const header = options.header ?? readImageHeader(bytes);
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const pixels = header.width * header.height;
   if (pixels > maxPixels) {
     throw new ImageTooLargeError(
       `The image is ${header.width}x${header.height} (${pixels.toLocaleString('en-US')} pixels), over the limit of ${maxPixels.toLocaleString('en-US')} pixels. Downscale it before sending.`,
     );
   }
-  return header.format === 'jpeg' ? decodeJpeg(bytes) : decodePng(bytes);
+  const stored = await decodeStored(header.format, bytes, maxPixels);
+  if (options.exif === 'ignore') return stored;
+  return applyOrientation(stored, readOrientation(bytes, header.format));
 }
 
+function decodeStored(format: ImageFormat, bytes: Uint8Array, maxPixels: number): Promise<RgbImage> | RgbImage {
+  switch (format) {
+    case 'jpeg':
+      return readJpegFrameInfo(bytes).components === 4 ? decodeCmykJpeg(bytes, maxPixels) : decodeJpeg(bytes);
+    case 'png':
+      return decodePng(bytes);
+    case 'gif':
+      return decodeGif(bytes, { maxPixels });
+    case 'bmp':
+      return decodeBmp(bytes);
+    case 'webp':
+      return decodeWebp(bytes);
+    case 'avif':
+      return decodeAvif(bytes);
+  }
+}
+
+export { EXIF_MODES, type ExifMode } from './exif-orientation.ts';
 export type { RgbImage } from './rgb-image.ts';

@@ -10,6 +10,7 @@
 import mozjpegFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import { InvalidImageError, UnsupportedMediaTypeError } from '../errors.ts';
 import { readJpegFrameInfo } from './image-header.ts';
+import { rgbaToRgb } from './pixels.ts';
 import type { RgbImage } from './rgb-image.ts';
 
 /** The part of the Emscripten module built from squoosh's mozjpeg_dec.cpp that we use. */
@@ -85,7 +86,8 @@ export function isJpegDecoderReady(): boolean {
 export async function decodeJpeg(bytes: Uint8Array): Promise<RgbImage> {
   const frame = readJpegFrameInfo(bytes);
   if (frame.components === 4) {
-    throw new UnsupportedMediaTypeError('CMYK/YCCK JPEGs are not supported. Convert the image to an RGB JPEG or PNG.');
+    // decode.ts sends these to cmyk-jpeg-decoder.ts: libjpeg cannot convert CMYK to RGB.
+    throw new UnsupportedMediaTypeError('CMYK/YCCK JPEGs are decoded by decodeImage(), not decodeJpeg().');
   }
   if (frame.components !== 1 && frame.components !== 3) {
     throw new InvalidImageError(`Invalid JPEG: ${frame.components} colour components (expected 1 or 3).`);
@@ -134,15 +136,4 @@ function resetInstance(): void {
   instance = instantiate(wasmModule);
   // A failed instantiation is reported by the next decode that awaits it, not as an unhandled rejection.
   instance.catch(() => undefined);
-}
-
-function rgbaToRgb(rgba: Uint8ClampedArray): Uint8Array {
-  const n = rgba.length >> 2;
-  const rgb = new Uint8Array(n * 3);
-  for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
-    rgb[k] = rgba[j] as number;
-    rgb[k + 1] = rgba[j + 1] as number;
-    rgb[k + 2] = rgba[j + 2] as number;
-  }
-  return rgb;
 }

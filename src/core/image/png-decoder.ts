@@ -3,8 +3,9 @@
  * so that every PNG flavour gives the same bytes as the Python reference. Pillow 9.4's rules, checked
  * against it by scripts/gen-image-vectors.py:
  *   - greyscale 1-bit: mode "1", 0 -> 0 and 1 -> 255; 2-bit and 4-bit: scaled by 85 and 17 ("L;2", "L;4").
- *   - greyscale 16-bit: mode "I", and I -> RGB *clips* the 16-bit value to 255 (it does not take the high
- *     byte), so almost every 16-bit grey pixel above 255 comes out white.
+ *   - greyscale 16-bit: Pillow opens it as mode "I" and I -> RGB *clips* the value to 255, so a 16-bit
+ *     grey photo comes out almost white. Here it is scaled like every other 16-bit sample: v >> 8 (the
+ *     one deliberate difference from Pillow; docs/api.md).
  *   - RGB, RGBA and grey+alpha 16-bit: the raw modes "RGB;16B", "RGBA;16B", "LA;16B" keep the high byte.
  *   - alpha (RGBA, LA, palette tRNS, colour-key tRNS) is dropped, never composited onto a background.
  *   - palette: indices past the end of PLTE read Pillow's default palette entry (i, i, i).
@@ -115,7 +116,7 @@ function greyToRgb(png: DecodedPng, out: Uint8Array): void {
   if (png.depth === 16) {
     const data = png.data as Uint16Array;
     for (let i = 0; i < n; i++) {
-      const v = Math.min(data[i] as number, 255);
+      const v = (data[i] as number) >> 8;
       out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = v;
     }
     return;
