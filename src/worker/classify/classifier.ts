@@ -3,7 +3,7 @@
  * The pixel limit is enforced on the header before the model or the label set is even loaded, so
  * an upload declaring a huge canvas is refused at the cost of reading a few bytes.
  */
-import { decodeImage } from '../../core/image/decode.ts';
+import { decodeImage, type ExifMode } from '../../core/image/decode.ts';
 import { readImageHeader } from '../../core/image/image-header.ts';
 import { ImageTooLargeError } from '../../core/errors.ts';
 import { classifyEmbedding, type ScoredLabel } from '../../core/scoring.ts';
@@ -21,6 +21,8 @@ export interface ClassifyRequest {
   readonly lookup: LabelSetLookup;
   readonly topK: number;
   readonly maxImagePixels: number;
+  /** EXIF orientation: applied unless `ignore` (default `apply`). */
+  readonly exif?: ExifMode;
 }
 
 export interface StageTimings {
@@ -58,7 +60,7 @@ export class Classifier {
     const [runtime, { version, artifact: labelSet }] = await Promise.all([req.runtime(), req.lookup(req.labelSet)]);
 
     const t0 = performance.now();
-    const image = await decodeImage(bytes, { maxPixels: req.maxImagePixels });
+    const image = await decodeImage(bytes, { maxPixels: req.maxImagePixels, exif: req.exif ?? 'apply' });
     const t1 = performance.now();
     const pixels = runtime.preprocessor.preprocess(image);
     const t2 = performance.now();

@@ -1,5 +1,6 @@
 /** Query-parameter parsing for the classify route: strict, with messages that say what is allowed. */
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { EXIF_MODES, type ExifMode } from '../../core/image/exif-orientation.ts';
 import { LABEL_SET_NAME } from '../store/keys.ts';
 
 export const DEFAULT_TOP_K = 5;
@@ -23,4 +24,13 @@ export function parseLabelSetName(raw: string | undefined): string {
     throw new InvalidArgumentError('labelset must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit.');
   }
   return raw;
+}
+
+/** `exif`: `apply` (default) shows the photo as a person sees it; `ignore` keeps the stored pixels (HF/Transformers.js parity). */
+export function parseExifMode(raw: string | undefined): ExifMode {
+  if (raw === undefined) return 'apply';
+  if (!(EXIF_MODES as readonly string[]).includes(raw)) {
+    throw new InvalidArgumentError(`exif must be "apply" (default: rotate the image as its EXIF orientation says) or "ignore" (use the pixels as stored), got ${JSON.stringify(raw)}.`);
+  }
+  return raw as ExifMode;
 }

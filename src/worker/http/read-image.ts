@@ -2,7 +2,8 @@
  * Reads the uploaded image bytes from a request, enforcing the body-size limit before anything is
  * buffered beyond it (read-body.ts).
  *
- * Accepted bodies: raw `image/jpeg`, `image/png`, `application/octet-stream` (or no content type),
+ * Accepted bodies: raw `image/jpeg`, `image/png`, `image/webp`, `image/gif`, `image/bmp`, `image/avif`,
+ * `application/octet-stream` (or no content type),
  * and `multipart/form-data` with the image in the field `image`. Which image format the bytes are
  * is decided later from their signature, not from these headers.
  */
@@ -10,7 +11,9 @@ import { InvalidArgumentError, InvalidImageError, PayloadTooLargeError, Unsuppor
 import { readRequestBody } from './read-body.ts';
 
 export const IMAGE_FIELD = 'image';
-const RAW_IMAGE_TYPES = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'application/octet-stream']);
+const RAW_IMAGE_TYPES = new Set([
+  'image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/webp', 'image/gif', 'image/bmp', 'image/x-ms-bmp', 'image/avif', 'application/octet-stream',
+]);
 const MULTIPART = 'multipart/form-data';
 
 /** The media type without parameters, lower-cased; '' when the header is absent. */
@@ -43,10 +46,10 @@ export async function readImageUpload(request: Request, maxBodyBytes: number): P
   if (type !== '' && !isMultipart && !RAW_IMAGE_TYPES.has(type)) {
     // curl --data-binary sends this type unless told otherwise: the most common way to get here.
     const hint = type === 'application/x-www-form-urlencoded' ? ' (with curl --data-binary, add -H "Content-Type: image/jpeg")' : '';
-    throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported${hint}. Send the image as image/jpeg, image/png or application/octet-stream, or as multipart/form-data with a file field "${IMAGE_FIELD}".`);
+    throw new UnsupportedMediaTypeError(`Content-Type ${type} is not supported${hint}. Send the image as image/jpeg, image/png, image/webp, image/gif, image/bmp, image/avif or application/octet-stream, or as multipart/form-data with a file field "${IMAGE_FIELD}".`);
   }
   const body = await readRequestBody(request, maxBodyBytes, () => tooLarge(maxBodyBytes));
   const bytes = isMultipart ? await imageFromMultipart(body, contentType!) : body;
-  if (bytes.byteLength === 0) throw new InvalidImageError('The image is empty. Send the JPEG or PNG bytes as the request body.');
+  if (bytes.byteLength === 0) throw new InvalidImageError('The image is empty. Send the image file\'s bytes (JPEG, PNG, WebP, GIF, BMP or AVIF) as the request body.');
   return bytes;
 }

@@ -7,7 +7,7 @@ import type { KeyResolver } from '../auth/key-resolver.ts';
 import type { Classifier } from '../classify/classifier.ts';
 import { keepAliveOf } from '../http/keep-alive.ts';
 import { readImageUpload } from '../http/read-image.ts';
-import { parseLabelSetName, parseTopK } from '../http/query.ts';
+import { parseExifMode, parseLabelSetName, parseTopK } from '../http/query.ts';
 import type { LabelSetRegistry } from '../labelsets/registry.ts';
 import type { LabelSetSource } from '../labelsets/source.ts';
 import type { KeepAlive } from '../vision/served-model.ts';
@@ -29,6 +29,7 @@ export function classifyRoutes(deps: ClassifyRouteDeps) {
     // Parameters are checked before the body is read: a bad query costs nothing.
     const topK = parseTopK(c.req.query('top_k'));
     const name = parseLabelSetName(c.req.query('labelset'));
+    const exif = parseExifMode(c.req.query('exif'));
     const limits = readLimits(c.env);
     const bytes = await readImageUpload(c.req.raw, limits.maxBodyBytes);
     const source = deps.labelSets(c.env);
@@ -38,6 +39,7 @@ export function classifyRoutes(deps: ClassifyRouteDeps) {
       labelSet: { tenant: c.var.tenant, name },
       lookup: (ref) => deps.registry.get(source, ref, limits.currentVersionTtlMs),
       topK,
+      exif,
       maxImagePixels: limits.maxImagePixels,
     });
     return c.json(result);

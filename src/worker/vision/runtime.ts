@@ -2,6 +2,7 @@
  * Everything that turns image bytes into an embedding, loaded once per isolate: the ORT session,
  * the image preprocessor and the JPEG decoder's WASM instance.
  */
+import { provideImageCodecs, type ImageCodecSources } from '../../core/image/decode.ts';
 import { initJpegDecoder } from '../../core/image/jpeg-decoder.ts';
 import type { RgbImage } from '../../core/image/rgb-image.ts';
 import { ImageEncoder, type PartedModelFiles } from './image-encoder.ts';
@@ -22,6 +23,8 @@ export interface VisionRuntime {
 export interface VisionRuntimeOptions {
   /** @jsquash/jpeg's mozjpeg_dec.wasm, compiled at deploy time. */
   readonly jpegDecoderWasm: WebAssembly.Module;
+  /** The WebP and AVIF decoders' WASM, instantiated only when an image of that format arrives. */
+  readonly imageCodecs?: ImageCodecSources;
   /** Builds the preprocessor from the model's preprocessor_config.json. */
   readonly createPreprocessor: (preprocessorConfig: unknown) => ImagePreprocessor;
 }
@@ -37,6 +40,7 @@ export function loadVisionRuntime(spec: VisionModelSpec, options: VisionRuntimeO
  */
 export async function createVisionRuntime(info: VisionModelInfo, files: VisionModelFiles | PartedModelFiles, options: VisionRuntimeOptions): Promise<VisionRuntime> {
   const preprocessor = options.createPreprocessor(info.preprocessorConfig);
+  if (options.imageCodecs) provideImageCodecs(options.imageCodecs);
   const [encoder] = await Promise.all([
     ImageEncoder.create(files, { imageSize: info.imageSize, dim: info.dim }),
     initJpegDecoder(options.jpegDecoderWasm),
