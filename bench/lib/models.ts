@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { decodeLabelSet, encodeLabelSet } from '../../src/core/labelset/artifact.ts';
 import { CLIP_SINGLE_TEMPLATE } from '../../src/core/templates.ts';
 import { loadCheckpoint } from '../../src/train/checkpoint.ts';
-import { OPENAI_BPE_PATH } from '../../src/train/cli/commands/synth-model.ts';
+import { OPENAI_BPE_PATH } from '../../src/train/cli/common.ts';
 import { partDataName, partGraphName } from '../../src/core/model-files.ts';
 import { exportVision } from '../../src/train/export/export-vision.ts';
 import { splitEncoder } from '../../src/train/export/split-model.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeLabelSet, encodeLabelSet } from '../../src/core/labelset/artifact.ts';
 import { isDataFile } from '../../src/core/model-files.ts';
-import { readModelFolder } from '../../src/train/cli/commands/model.ts';
+import { readModelFolder } from '../../src/train/publish/model-folder.ts';
 import { AdminClient } from '../../src/train/publish/admin-client.ts';
 import { median, round, summarize, type LatencySummary } from '../lib/stats.ts';
 import { classifyOnce, startWorker, type ClassifyTimings } from '../lib/worker.ts';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
 import { exportVision, exportVisionParts } from '../../src/train/export/export-vision.ts';
 import { partDataName } from '../../src/core/model-files.ts';
-import { readModelFolder } from '../../src/train/cli/commands/model.ts';
+import { readModelFolder } from '../../src/train/publish/model-folder.ts';
 import { externalizeInitializers, inlineExternalData, parseModel } from '../../src/train/onnx/onnx-model-io.ts';
 import { readFields } from '../../src/train/onnx/protobuf.ts';
 import { cutPoints, splitEncoder, splitModel } from '../../src/train/export/split-model.ts';

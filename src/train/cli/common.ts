@@ -1,28 +1,23 @@
 /** Helpers shared by CLI commands: default model path, atomic writes, number parsing. */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../core/errors.ts';
+
+export { writeFileAtomic } from '../files.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** --seed when none is given (train, train-and-publish): runs repeat unless a seed is asked for. */
 export const DEFAULT_SEED = 1;
 /** The embedded default model, used when --model is not given. */
 export const DEFAULT_MODEL_DIR = resolve(REPO_ROOT, 'artifacts/models/tiny-clip-cifar10');
+/** OpenAI's BPE merges beside the repository (../shared), used for the 49408-token vocabulary. */
+export const OPENAI_BPE_PATH = resolve(REPO_ROOT, '../shared/models/clip-bpe/bpe_simple_vocab_16e6.txt.gz');
 
 /** The version in the project's package.json, for `prompt-edge --version`. */
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-}
-
-/** Writes via a temporary file + rename, so a crash never leaves a half-written artifact. */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const abs = resolve(path);
-  mkdirSync(dirname(abs), { recursive: true });
-  const tmp = `${abs}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, abs);
 }
 
 export function parseIntOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -1,47 +1,38 @@
 /**
- * `train-and-publish`, end to end: check the data, split off held-out images, check the target
- * (reachable, same model, a tenant key for the live check), train or build the label set,
- * evaluate it against the zero-shot baseline, write artifact + report + summary, apply the
- * baseline gate, publish (creating the tenant if needed), then run the live check.
+ * `train-and-publish`, end to end, as named steps with typed outputs:
+ *
+ *   checkData -> splitData -> checkTarget -> embed (held-out) -> train -> evaluate -> report
+ *   -> gate -> publish -> liveCheck
  *
  * Everything that can fail cheaply (data layout, target, token, model hash, tenant key) is checked
  * before the expensive training, and nothing is created on the server before the gate has passed.
+ * The data, embed, train and evaluate steps are the ones `prompt-edge train` runs (src/train/steps).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, ModelMismatchError } from '../../core/errors.ts';
 import { encodeLabelSet, type LabelSetArtifact } from '../../core/labelset/artifact.ts';
-import { CLIP_SINGLE_TEMPLATE, DEFAULT_ENSEMBLE_TEMPLATES } from '../../core/templates.ts';
 import { loadCheckpoint, type ClipCheckpoint } from '../checkpoint.ts';
-import { writeFileAtomic } from '../cli/common.ts';
-import type { ClassTokenPosition } from '../coop/prompt-learner.ts';
-import { runCoopJob } from '../coop/train-job.ts';
 import { sampleFewShot } from '../coop/trainer.ts';
-import { checkImageFiles, loadImages, scanImageFolder, type ImageFolder } from '../data/image-folder.ts';
-import { evaluateEmbeddings, mapDatasetLabels, type EvalResult } from '../evaluate.ts';
-import { plainFeatures } from '../features/extract.ts';
-import { FeatureCache } from '../features/feature-cache.ts';
-import { ImageTower } from '../image-tower.ts';
-import { buildPromptLabelSet } from '../labelset-builder.ts';
-import type { Device } from '../ort-node.ts';
-import { TextTower } from '../text-tower.ts';
+import type { ImageFolder } from '../data/image-folder.ts';
+import type { EvalResult } from '../evaluate.ts';
+import { writeFileAtomic } from '../files.ts';
+import { assertDeviceAvailable, type Device } from '../ort-node.ts';
+import { checkData, splitData, type DataSplit } from '../steps/data.ts';
+import { embedItems, evaluateEmbedded, withEmbedder, type EmbeddedImages } from '../steps/embed.ts';
+import { coopHead, fitHead, promptHead, type CoopSettings, type HeadMethod, type TrainStepResult } from '../steps/train.ts';
+import type { StepUi } from '../steps/ui.ts';
 import { AdminApiError, AdminClient, checkLabelSetName, checkTenantId } from './admin-client.ts';
 import { baselineGate, BelowBaselineError, type GateDecision } from './baseline-gate.ts';
-import { effectiveShots, splitHeldOut, type ClassSplit } from './held-out.ts';
+import type { ClassSplit } from './held-out.ts';
 import { LiveCheckError, runLiveCheck, type LiveCheckResult, type OfflinePrediction } from './live-check.ts';
 import { renderReportHtml, type ReportData } from './report-html.ts';
 import { resolveTarget, TENANT_KEY_ENV, type Target } from './target.ts';
 
 export type PublishMethod = 'coop' | 'zeroshot' | 'ensemble';
 
-export interface CoopFlags {
-  nCtx?: number | undefined;
-  ctxInit?: string | undefined;
-  csc: boolean;
-  classTokenPosition: ClassTokenPosition;
-  epochs?: number | undefined;
-  augViews: number;
-}
+/** CoOp's settings for a run (the same set `prompt-edge train` takes). */
+export type CoopFlags = CoopSettings;
 
 export interface TrainAndPublishOptions {
   data: string;
@@ -73,10 +64,8 @@ export interface PipelineContext {
   now?: Date;
 }
 
-export interface PipelineUi {
+export interface PipelineUi extends StepUi {
   info(message: string): void;
-  warn(message: string): void;
-  progress(title: string, total: number, extraFormat?: string): { update(done: number, payload?: Record<string, string | number>): void; stop(): void };
   /** Called the moment a key exists, so it is never lost even if a later step fails. */
   newKey(tenant: string, key: string, what: 'created' | 'rotated'): void;
 }
@@ -169,185 +158,155 @@ async function preflight(client: AdminClient, target: Target, o: TrainAndPublish
   );
 }
 
-async function embedHeldOut(
-  ckptArgs: { ckpt: ClipCheckpoint; device: Device; cacheDir: string | undefined; skipBadImages: boolean },
-  folder: ImageFolder,
-  ui: PipelineUi,
-): Promise<{ feats: Float32Array[]; files: string[]; labelIndex: number[] }> {
-  let bar = ui.progress('load eval images', folder.items.length);
-  const loaded = await loadImages(folder.items, { skipBadImages: ckptArgs.skipBadImages, onWarning: ui.warn, onProgress: (d) => bar.update(d) });
-  bar.stop();
-  const tower = await ImageTower.create(ckptArgs.ckpt, { device: ckptArgs.device });
-  try {
-    const cache = new FeatureCache(ckptArgs.cacheDir, ckptArgs.ckpt.visionSha256, ckptArgs.ckpt.config.projection_dim);
-    bar = ui.progress('eval features', loaded.length);
-    const feats = await plainFeatures(tower, cache, loaded, { onProgress: (d) => bar.update(d) });
-    bar.stop();
-    return { feats, files: loaded.map((l) => l.item.path), labelIndex: loaded.map((l) => l.item.labelIndex) };
-  } finally {
-    await tower.dispose();
-  }
+/** The "check target" step: is the target up, running our model, and do we hold a key for the live check? */
+export interface TargetCheck {
+  readonly target: Target;
+  readonly client: AdminClient;
+  readonly tenantExists: boolean;
+  readonly plan: KeyPlan;
 }
 
-export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineContext, ui: PipelineUi): Promise<TrainAndPublishResult> {
-  const t0 = performance.now();
-  const tenant = checkTenantId(o.tenant);
-  const name = checkLabelSetName(o.labelset);
-
-  // 1. The data: layout errors (missing folder, empty class, < 2 classes, duplicate names) and
-  // unreadable or non-JPEG/PNG files surface here, before the split, so no seed can hide them.
-  const fileCheck = { skipBadImages: o.skipBadImages, onWarning: ui.warn };
-  const folder = checkImageFiles(scanImageFolder(o.data), fileCheck);
-  let evalFolder: ImageFolder;
-  let toLabel: number[];
-  let pool: ImageFolder;
-  let shots: number;
-  let evalDescription: string;
-  let perClassSplit: ClassSplit[] | null = null;
-  if (o.evalData) {
-    evalFolder = checkImageFiles(scanImageFolder(o.evalData, { minClasses: 1 }), fileCheck);
-    toLabel = mapDatasetLabels(evalFolder.labels, folder.labels, evalFolder.root);
-    shots = effectiveShots(o.shots, folder, 0);
-    pool = folder;
-    evalDescription = `evaluating on --eval-data ${evalFolder.root} (${evalFolder.items.length} images)` +
-      (shots < o.shots ? `; --shots ${o.shots} capped to ${shots}, the size of the smallest class` : '') + '.';
-  } else {
-    const split = splitHeldOut(folder, { requestedShots: o.shots, seed: o.seed });
-    evalFolder = split.heldOut;
-    toLabel = folder.labels.map((_, i) => i);
-    pool = split.pool;
-    shots = split.shots;
-    evalDescription = split.description;
-    perClassSplit = split.perClass;
-  }
-  if (o.method === 'coop') ui.info(evalDescription);
-  else ui.info(evalDescription.replace(/; training draws .*$/, '.') + ` (method ${o.method} trains nothing; the split keeps results comparable with coop runs of the same seed.)`);
-
-  // 2. The target, before any expensive work.
+async function checkTarget(o: TrainAndPublishOptions, tenant: string, ckpt: ClipCheckpoint, ctx: PipelineContext, ui: PipelineUi): Promise<TargetCheck> {
   const target = resolveTarget(o.target, ctx);
   const client = new AdminClient(target);
-  const ckpt = loadCheckpoint(o.model);
   const { exists, plan } = await preflight(client, target, o, tenant, ckpt.visionSha256, ctx, ui);
   ui.info(`target ${target.baseUrl}: model ok; tenant ${tenant} ${exists ? 'exists' : 'will be created'}` +
     (plan.kind === 'given' ? ` (live check with the key from ${plan.source})` : plan.kind === 'rotate' ? ' (its key will be rotated for the live check)' : plan.kind === 'none' ? ' (live check disabled)' : ''));
+  return { target, client, tenantExists: exists, plan };
+}
 
-  // 3. Held-out features before training: a file whose header is fine but whose pixels do not decode fails now, not after training.
-  const held = await embedHeldOut({ ckpt, device: o.device, cacheDir: o.cacheDir, skipBadImages: o.skipBadImages }, evalFolder, ui);
-  const truth = held.labelIndex.map((c) => toLabel[c]!);
+/** The head a run trains: CoOp, or a label set from prompts alone. */
+export function headFor(o: Pick<TrainAndPublishOptions, 'method' | 'coop'>): HeadMethod {
+  return o.method === 'coop' ? coopHead(o.coop) : promptHead(o.method);
+}
 
-  // 4. Train (coop) or build (zeroshot / ensemble).
-  let artifact: LabelSetArtifact;
-  let zeroshot: LabelSetArtifact;
-  let loss: number[] = [];
-  let trainAcc: number[] = [];
-  let trainN = 0;
-  let coopSummary: RunSummary['coop'] = null;
-  if (o.method === 'coop') {
-    const trainSubset: ImageFolder = { root: folder.root, labels: folder.labels, items: sampleFewShot(pool.items, folder.labels, shots, o.seed, folder.root) };
-    const r = await runCoopJob(ckpt, {
-      shots, seed: o.seed, dataDir: o.data, trainSubset, augViews: o.coop.augViews, device: o.device, skipBadImages: o.skipBadImages, cacheDir: o.cacheDir,
-      nCtx: o.coop.nCtx, ctxInit: o.coop.ctxInit, csc: o.coop.csc, classTokenPosition: o.coop.classTokenPosition, epochs: o.coop.epochs,
-    }, { warn: ui.warn, progress: ui.progress });
-    artifact = r.artifact;
-    zeroshot = r.zeroshotArtifact;
-    loss = r.lossPerEpoch;
-    trainAcc = r.accuracyPerEpoch;
-    trainN = r.trainN;
-    coopSummary = {
-      n_ctx: Number(r.artifact.extra['n_ctx']), csc: o.coop.csc, class_token_position: o.coop.classTokenPosition,
-      ctx_init: o.coop.ctxInit ?? null, epochs: r.epochs, aug_views: o.coop.augViews,
-    };
-    ui.info(`trained ${r.steps} steps (${r.epochs} epochs) in ${r.trainSeconds.toFixed(1)} s; final loss ${r.lossPerEpoch.at(-1)?.toFixed(4)}`);
-  } else {
-    const tower = await TextTower.create(ckpt, { device: o.device });
-    try {
-      const templates = o.method === 'zeroshot' ? [CLIP_SINGLE_TEMPLATE] : [...DEFAULT_ENSEMBLE_TEMPLATES];
-      artifact = await buildPromptLabelSet(ckpt, tower, folder.labels, templates, o.method);
-      zeroshot = o.method === 'zeroshot' ? artifact : await buildPromptLabelSet(ckpt, tower, folder.labels, [CLIP_SINGLE_TEMPLATE], 'zeroshot');
-    } finally {
-      await tower.dispose();
-    }
-  }
+/** The "evaluate" step's output: the label set with its metrics, and both results on the held-out images. */
+export interface Evaluation {
+  readonly artifact: LabelSetArtifact;
+  readonly result: EvalResult;
+  readonly zeroshot: EvalResult;
+}
 
-  // 5. Evaluate against the baseline on the same held-out features.
-  const result: EvalResult = evaluateEmbeddings(held.feats, truth, artifact);
-  const zs: EvalResult = evaluateEmbeddings(held.feats, truth, zeroshot);
-  const gate: GateDecision = baselineGate({ method: o.method, accuracy: result.accuracy, zeroshotAccuracy: zs.accuracy, evalN: result.n, force: o.force });
-  artifact = {
-    ...artifact,
-    metrics: { ...artifact.metrics, accuracy: result.accuracy, zeroshot_accuracy: zs.accuracy, eval_n: result.n, eval: o.evalData ? 'eval-data' : 'held-out', ...(o.method === 'coop' ? { shots } : {}), seed: o.seed },
+function evaluateStep(held: EmbeddedImages, split: DataSplit, trained: TrainStepResult, o: TrainAndPublishOptions, method: HeadMethod): Evaluation {
+  const result = evaluateEmbedded(held, split.evalToTrainLabel, trained.head.artifact);
+  const zeroshot = evaluateEmbedded(held, split.evalToTrainLabel, trained.zeroshot);
+  const artifact: LabelSetArtifact = {
+    ...trained.head.artifact,
+    metrics: {
+      ...trained.head.artifact.metrics, accuracy: result.accuracy, zeroshot_accuracy: zeroshot.accuracy, eval_n: result.n, eval: split.source,
+      ...(method.usesImages ? { shots: split.shots } : {}), seed: o.seed,
+    },
   };
-  const bytes = encodeLabelSet(artifact);
+  return { artifact, result, zeroshot };
+}
 
-  // 6. Artifact, summary and report, next to each other.
+/** The "report" step's output: the run folder's files, and a way to rewrite summary and report as later steps add to them. */
+interface RunFiles {
+  readonly outDir: string;
+  readonly artifactPath: string;
+  readonly reportPath: string;
+  readonly bytes: Uint8Array;
+  readonly summary: RunSummary;
+  readonly reportData: ReportData;
+  save(): void;
+}
+
+function reportStep(
+  run: { tenant: string; name: string; t0: number; o: TrainAndPublishOptions; ctx: PipelineContext; ui: PipelineUi },
+  data: { folder: ImageFolder; split: DataSplit; held: EmbeddedImages; ckpt: ClipCheckpoint; target: Target },
+  fitted: TrainStepResult & { trainN: number },
+  ev: Evaluation,
+  gate: GateDecision,
+  method: HeadMethod,
+): RunFiles {
+  const { tenant, name, o, ctx } = run;
+  const { split, ckpt } = data;
+  const head = fitted.head;
+  const artifact = ev.artifact;
+  const bytes = encodeLabelSet(artifact);
   const outDir = resolve(o.outDir ?? join(ctx.repoRoot, '.cache', 'runs', `${tenant}-${name}-${timestamp(ctx.now ?? new Date())}`));
   if (existsSync(join(outDir, 'summary.json'))) throw new InvalidArgumentError(`${outDir} already holds a run (summary.json): choose another --out-dir or remove it.`);
   const artifactPath = join(outDir, `${name}.safetensors`);
   const reportPath = join(outDir, 'report.html');
   const summaryPath = join(outDir, 'summary.json');
   writeFileAtomic(artifactPath, bytes);
-  const predictions: OfflinePrediction[] = held.files.map((file, i) => ({ file, truth: artifact.labels[truth[i]!]!, predicted: artifact.labels[result.predictions[i]!]! }));
+  const truth = data.held.labelIndex.map((c) => split.evalToTrainLabel[c]!);
+  const predictions: OfflinePrediction[] = data.held.files.map((file, i) => ({ file, truth: artifact.labels[truth[i]!]!, predicted: artifact.labels[ev.result.predictions[i]!]! }));
+  const coopSummary: RunSummary['coop'] = o.method === 'coop'
+    ? { n_ctx: Number(artifact.extra['n_ctx']), csc: o.coop.csc, class_token_position: o.coop.classTokenPosition, ctx_init: o.coop.ctxInit ?? null, epochs: head.epochs, aug_views: o.coop.augViews }
+    : null;
+  const shots = method.usesImages ? split.shots : null;
   const summary: RunSummary = {
     status: gate.publish ? 'evaluated' : 'refused',
-    tenant, labelset: name, method: o.method, target: target.baseUrl, model_id: ckpt.modelId, model_sha256: ckpt.visionSha256,
-    artifact: artifactPath, report: reportPath, artifact_version: artifact.version, data: folder.root,
-    eval: { source: o.evalData ? 'eval-data' : 'held-out', description: evalDescription, n: result.n, per_class_split: perClassSplit },
-    shots: o.method === 'coop' ? shots : null, requested_shots: o.shots, seed: o.seed, train_n: trainN,
-    accuracy: result.accuracy, zeroshot_accuracy: zs.accuracy,
-    per_class: Object.fromEntries(Object.entries(result.per_class).map(([l, v]) => [l, { accuracy: v.accuracy, zeroshot_accuracy: zs.per_class[l]?.accuracy ?? null, n: v.n }])),
-    labels: result.labels, confusion: result.confusion, zeroshot_confusion: zs.confusion, loss, train_accuracy: trainAcc, coop: coopSummary,
+    tenant, labelset: name, method: o.method, target: data.target.baseUrl, model_id: ckpt.modelId, model_sha256: ckpt.visionSha256,
+    artifact: artifactPath, report: reportPath, artifact_version: artifact.version, data: data.folder.root,
+    eval: { source: split.source, description: split.description, n: ev.result.n, per_class_split: split.perClass },
+    shots, requested_shots: o.shots, seed: o.seed, train_n: fitted.trainN,
+    accuracy: ev.result.accuracy, zeroshot_accuracy: ev.zeroshot.accuracy,
+    per_class: Object.fromEntries(Object.entries(ev.result.per_class).map(([l, v]) => [l, { accuracy: v.accuracy, zeroshot_accuracy: ev.zeroshot.per_class[l]?.accuracy ?? null, n: v.n }])),
+    labels: ev.result.labels, confusion: ev.result.confusion, zeroshot_confusion: ev.zeroshot.confusion, loss: head.lossPerEpoch, train_accuracy: head.accuracyPerEpoch, coop: coopSummary,
     gate: { publish: gate.publish, below_baseline: gate.belowBaseline, forced: gate.belowBaseline && o.force && o.method === 'coop', message: gate.message },
     published: null, live_check: null, seconds: 0, predictions,
   };
   const reportData: ReportData = {
-    tenant, name, method: o.method, createdAt: artifact.createdAt, modelId: ckpt.modelId, artifactVersion: artifact.version, dataDir: folder.root,
-    evalSource: evalDescription, trainN, shots: o.method === 'coop' ? shots : null, lossPerEpoch: loss, trainAccuracyPerEpoch: trainAcc, result, zeroshot: zs,
+    tenant, name, method: o.method, createdAt: artifact.createdAt, modelId: ckpt.modelId, artifactVersion: artifact.version, dataDir: data.folder.root,
+    evalSource: split.description, trainN: fitted.trainN, shots, lossPerEpoch: head.lossPerEpoch, trainAccuracyPerEpoch: head.accuracyPerEpoch, result: ev.result, zeroshot: ev.zeroshot,
     gate: gate.message,
     settings: {
-      method: o.method, seed: o.seed, target: target.baseUrl, ...(coopSummary ? { ...coopSummary, requested_shots: o.shots } : {}),
+      method: o.method, seed: o.seed, target: data.target.baseUrl, ...(coopSummary ? { ...coopSummary, requested_shots: o.shots } : {}),
     },
   };
   const save = () => {
-    summary.seconds = (performance.now() - t0) / 1000;
+    summary.seconds = (performance.now() - run.t0) / 1000;
     writeFileAtomic(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
     writeFileAtomic(reportPath, renderReportHtml(reportData));
   };
   save();
-  ui.info(`wrote ${artifactPath}, ${reportPath} and ${summaryPath}`);
+  run.ui.info(`wrote ${artifactPath}, ${reportPath} and ${summaryPath}`);
+  return { outDir, artifactPath, reportPath, bytes, summary, reportData, save };
+}
 
-  // 7. The gate.
-  if (!gate.publish) throw new BelowBaselineError(`${gate.message} (report: ${reportPath})`, result.accuracy, zs.accuracy);
-  if (gate.belowBaseline) ui.warn(gate.message);
-  else ui.info(gate.message);
+/** The "publish" step's output: the key the live check uses, and one issued in this run. */
+interface Published {
+  readonly version: string;
+  readonly liveKey: string | undefined;
+  readonly newKey?: { key: string; what: 'created' | 'rotated' };
+}
 
-  // 8. Publish.
+async function publishStep(server: TargetCheck, tenant: string, name: string, run: RunFiles, ui: PipelineUi): Promise<Published> {
+  const { plan, client, target } = server;
   let liveKey: string | undefined = plan.kind === 'given' ? plan.key : undefined;
-  let newKey: TrainAndPublishResult['newKey'];
+  let newKey: Published['newKey'];
   if (plan.kind === 'create' || plan.kind === 'rotate') {
     const k = plan.kind === 'create' ? await client.createTenant(tenant) : await client.rotateKey(tenant);
     newKey = { key: k.key, what: plan.kind === 'create' ? 'created' : 'rotated' };
     ui.newKey(tenant, k.key, newKey.what);
     liveKey = k.key;
   }
-  const pub = await client.putLabelSet(tenant, name, bytes);
-  summary.published = { version: pub.version, tenant_created: plan.kind === 'create', key_rotated: plan.kind === 'rotate' };
-  summary.status = 'published';
-  reportData.publish = { target: target.baseUrl, version: pub.version, liveCheck: null };
-  save();
+  const pub = await client.putLabelSet(tenant, name, run.bytes);
+  run.summary.published = { version: pub.version, tenant_created: plan.kind === 'create', key_rotated: plan.kind === 'rotate' };
+  run.summary.status = 'published';
+  run.reportData.publish = { target: target.baseUrl, version: pub.version, liveCheck: null };
+  run.save();
   ui.info(`published ${tenant}/${name} version ${pub.version} (${pub.method}, ${pub.labels.length} labels) to ${target.baseUrl}`);
+  return { version: pub.version, liveKey, ...(newKey ? { newKey } : {}) };
+}
 
-  // 9. Live check.
-  if (!o.liveCheck || liveKey === undefined) {
+/** The "live check" step: the held-out images through the live endpoint must get the offline top-1 label. */
+async function liveCheckStep(o: TrainAndPublishOptions, server: TargetCheck, name: string, run: RunFiles, published: Published, ui: PipelineUi): Promise<void> {
+  const { summary, reportData } = run;
+  if (!o.liveCheck || published.liveKey === undefined) {
     summary.live_check = { skipped: '--no-live-check' };
-    save();
+    run.save();
     ui.warn('live check skipped (--no-live-check): the live endpoint was not compared with the offline predictions.');
-    return { summary, outDir, ...(newKey ? { newKey } : {}) };
+    return;
   }
+  const predictions = summary.predictions;
   const bar = ui.progress('live check', Math.min(o.liveCheckMax, predictions.length));
   let live: LiveCheckResult;
   try {
-    live = await runLiveCheck(client, predictions, {
-      labelset: name, tenantKey: liveKey, expectedVersion: pub.version, alsoAccept: [artifact.version], max: o.liveCheckMax, waitMs: o.liveCheckWaitS * 1000,
+    live = await runLiveCheck(server.client, predictions, {
+      labelset: name, tenantKey: published.liveKey, expectedVersion: published.version, alsoAccept: [summary.artifact_version], max: o.liveCheckMax, waitMs: o.liveCheckWaitS * 1000,
       readFile: (p) => new Uint8Array(readFileSync(p)), onProgress: (d) => bar.update(d),
     });
   } finally {
@@ -356,10 +315,48 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
   const passed = live.mismatches.length === 0;
   summary.live_check = { ...live, passed };
   summary.status = passed ? 'ok' : 'live-check-failed';
-  reportData.publish.liveCheck = live;
-  save();
+  if (reportData.publish) reportData.publish.liveCheck = live;
+  run.save();
   if (!passed) throw new LiveCheckError(live);
-  ui.info(`live check passed: ${live.agreed}/${live.checked} held-out images got the same top-1 label from ${target.baseUrl} as offline` +
+  ui.info(`live check passed: ${live.agreed}/${live.checked} held-out images got the same top-1 label from ${server.target.baseUrl} as offline` +
     (live.notSent ? ` (${live.notSent} more held-out images not sent: --live-check-max ${o.liveCheckMax})` : '') + '.');
-  return { summary, outDir, ...(newKey ? { newKey } : {}) };
+}
+
+export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineContext, ui: PipelineUi): Promise<TrainAndPublishResult> {
+  const t0 = performance.now();
+  const tenant = checkTenantId(o.tenant);
+  const name = checkLabelSetName(o.labelset);
+  const method = headFor(o);
+
+  const checked = checkData({ data: o.data, evalData: o.evalData, skipBadImages: o.skipBadImages }, ui);
+  const split = splitData(checked, { shots: o.shots, seed: o.seed });
+  if (method.usesImages) ui.info(split.description);
+  else ui.info(split.description.replace(/; training draws .*$/, '.') + ` (method ${o.method} trains nothing; the split keeps results comparable with coop runs of the same seed.)`);
+
+  const ckpt = loadCheckpoint(o.model);
+  const server = await checkTarget(o, tenant, ckpt, ctx, ui);
+
+  const folder = checked.train;
+  const { held, fitted } = await withEmbedder(ckpt, { device: o.device, cacheDir: o.cacheDir, skipBadImages: o.skipBadImages }, ui, async (e) => {
+    // Held-out features before training: a file whose header is fine but whose pixels do not decode fails now, not after training.
+    const held = await embedItems(e, split.eval.items);
+    if (method.usesImages) assertDeviceAvailable(o.device);
+    const items = method.usesImages ? sampleFewShot(split.pool.items, folder.labels, split.shots, o.seed, folder.root) : [];
+    const fitted = await fitHead(method, { labels: folder.labels, root: folder.root, items, shots: split.shots, seed: o.seed }, e, { ckpt, device: o.device });
+    return { held, fitted };
+  });
+  const head = fitted.head;
+  if (method.usesImages) ui.info(`trained ${head.steps} steps (${head.epochs} epochs) in ${head.trainSeconds.toFixed(1)} s; final loss ${head.lossPerEpoch.at(-1)?.toFixed(4)}`);
+
+  const evaluation = evaluateStep(held, split, fitted, o, method);
+  const gate = baselineGate({ method: o.method, accuracy: evaluation.result.accuracy, zeroshotAccuracy: evaluation.zeroshot.accuracy, evalN: evaluation.result.n, force: o.force });
+  const run = reportStep({ tenant, name, t0, o, ctx, ui }, { folder, split, held, ckpt, target: server.target }, fitted, evaluation, gate, method);
+
+  if (!gate.publish) throw new BelowBaselineError(`${gate.message} (report: ${run.reportPath})`, evaluation.result.accuracy, evaluation.zeroshot.accuracy);
+  if (gate.belowBaseline) ui.warn(gate.message);
+  else ui.info(gate.message);
+
+  const published = await publishStep(server, tenant, name, run, ui);
+  await liveCheckStep(o, server, name, run, published, ui);
+  return { summary: run.summary, outDir: run.outDir, ...(published.newKey ? { newKey: published.newKey } : {}) };
 }

@@ -3,34 +3,18 @@
  * what `prompt-edge eval` predicts offline for the same label set. The proof that the edge serves
  * exactly the classifier that was evaluated.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../../core/errors.ts';
 import { loadCheckpoint } from '../../checkpoint.ts';
+import { readLabelSetFile } from '../../labelset-files.ts';
 import { AdminClient } from '../../publish/admin-client.ts';
 import { runLiveCheck } from '../../publish/live-check.ts';
-import { localPort, parseDevVars, type Target } from '../../publish/target.ts';
-import { DEFAULT_MODEL_DIR, parseIntOption, REPO_ROOT } from '../common.ts';
-import { emit } from '../output.ts';
+import { embedAndEvaluateFolder } from '../../steps/embed.ts';
+import { DEFAULT_MODEL_DIR, parseIntOption } from '../common.ts';
+import { emit, warn } from '../output.ts';
 import { progressBar } from '../progress.ts';
-import { evaluateFolder, readLabelSetFile } from './eval.ts';
-
-function targetFor(target: string): Target {
-  if (target === 'local') {
-    const path = join(REPO_ROOT, '.dev.vars');
-    const devVars = existsSync(path) ? parseDevVars(readFileSync(path, 'utf8')) : {};
-    const { port, from } = localPort(REPO_ROOT, process.env);
-    return { baseUrl: `http://127.0.0.1:${port}`, adminToken: '', local: true, devVars, portFrom: from };
-  }
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    throw new InvalidArgumentError(`--target must be "local" or a worker URL, got "${target}".`);
-  }
-  return { baseUrl: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, adminToken: '', local: false, devVars: {} };
-}
+import { classifyTarget } from '../targets.ts';
 
 export function registerCheckLiveCommand(program: Command): void {
   program
@@ -45,12 +29,12 @@ export function registerCheckLiveCommand(program: Command): void {
     .option('--max <n>', 'most images to send', parseIntOption('--max', 1), 100000)
     .option('--json', 'print {"n", "agreed", "offline_accuracy", "live_accuracy", "mismatches"} on stdout')
     .action(async (f: { model: string; labelset: string; name: string; data: string; key?: string; target: string; max: number; json?: boolean }) => {
-      const target = targetFor(f.target);
+      const target = classifyTarget(f.target);
       const key = f.key ?? target.devVars['DEMO_API_KEY'];
       if (!key) throw new InvalidArgumentError('--key is required (or DEMO_API_KEY in .dev.vars for --target local).');
       const ckpt = loadCheckpoint(f.model);
       const artifact = readLabelSetFile(f.labelset, ckpt);
-      const r = await evaluateFolder(ckpt, artifact, f.data);
+      const r = await embedAndEvaluateFolder(ckpt, artifact, f.data, { skipBadImages: false }, { warn, progress: progressBar });
       // The true label of each file is its class folder's name.
       const offline = r.files.map((file, i) => ({ file, truth: file.split('/').at(-2) ?? '', predicted: r.labels[r.predictions[i]!]! }));
       const bar = progressBar('classify (live)', Math.min(offline.length, f.max));

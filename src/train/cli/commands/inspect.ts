@@ -1,6 +1,6 @@
 /** `inspect`: an artifact's metadata and tensor shapes. */
 import type { Command } from 'commander';
-import { readLabelSetFile } from './eval.ts';
+import { readLabelSetFile } from '../../labelset-files.ts';
 import { emit } from '../output.ts';
 import { loadCheckpoint } from '../../checkpoint.ts';
 import { nearestWords, type NearestWords } from '../../coop/context-tools.ts';

@@ -4,10 +4,10 @@
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { readLabelSetFile } from './eval.ts';
+import { readLabelSetFile } from '../../labelset-files.ts';
 import type { LabelSetInfo } from '../../publish/admin-client.ts';
 import { emit } from '../output.ts';
-import { adminClientFor, TARGET_OPTION_HELP } from './tenant.ts';
+import { adminClientFor, TARGET_OPTION_HELP } from '../targets.ts';
 
 interface RemoteFlags { tenant: string; target: string; json?: boolean }
 

@@ -1,33 +1,14 @@
 /** `labelset zeroshot|ensemble`: bake hand-written-prompt label sets into an artifact file. */
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../../../core/errors.ts';
 import { encodeLabelSet } from '../../../core/labelset/artifact.ts';
 import { CLIP_SINGLE_TEMPLATE, DEFAULT_ENSEMBLE_TEMPLATES, fillTemplate } from '../../../core/templates.ts';
 import { loadCheckpoint } from '../../checkpoint.ts';
 import { buildPromptLabelSet, parseLabelList } from '../../labelset-builder.ts';
 import { TextTower } from '../../text-tower.ts';
 import { addLabels } from '../../coop/context-tools.ts';
-import { readLabelSetFile } from './eval.ts';
+import { readLabelSetFile, readTemplatesFile } from '../../labelset-files.ts';
 import { DEFAULT_MODEL_DIR, writeFileAtomic } from '../common.ts';
 import { emit } from '../output.ts';
-
-/** A templates file: a JSON array of strings, or one template per line (# comments allowed). */
-export function readTemplatesFile(path: string): string[] {
-  if (!existsSync(path)) throw new InvalidArgumentError(`templates file not found: ${path}`);
-  const text = readFileSync(path, 'utf8');
-  let templates: string[];
-  if (text.trimStart().startsWith('[')) {
-    const parsed: unknown = JSON.parse(text);
-    if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === 'string')) throw new InvalidArgumentError(`${path}: expected a JSON array of strings.`);
-    templates = parsed;
-  } else {
-    templates = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  }
-  if (templates.length === 0) throw new InvalidArgumentError(`${path} has no templates.`);
-  for (const t of templates) fillTemplate(t, 'x'); // validates the placeholder
-  return templates;
-}
 
 interface BuildOpts { model: string; labels: string; out: string; json?: boolean; f16?: boolean }
 

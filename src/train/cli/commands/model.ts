@@ -4,109 +4,14 @@
  * encoder (and its external-data weights, when it has them) and then the manifest; the worker
  * serves it once VISION_MODEL_SHA256 names it.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { CheckpointError, InvalidArgumentError } from '../../../core/errors.ts';
-import { MAX_MODEL_PARTS, partDataName, partGraphName, VISION_DATA, VISION_GRAPH, type ModelFileName } from '../../../core/model-files.ts';
-import { splitEncoder } from '../../export/split-model.ts';
-import { AdminClient, type ModelFileEntry, type ModelManifestUpload, type StoredModelFile } from '../../publish/admin-client.ts';
+import { MAX_MODEL_PARTS, type ModelFileName } from '../../../core/model-files.ts';
+import { AdminClient, type StoredModelFile } from '../../publish/admin-client.ts';
+import { readModelFolder } from '../../publish/model-folder.ts';
 import { ADMIN_TOKEN_ENV, resolveTarget } from '../../publish/target.ts';
 import { parseIntOption, REPO_ROOT } from '../common.ts';
 import { emit, info } from '../output.ts';
-import { TARGET_OPTION_HELP } from './tenant.ts';
-
-const configSchema = z.object({ projection_dim: z.number().int().positive(), vision_config: z.object({ image_size: z.number().int().positive() }) });
-
-/** One file to upload: its name in R2, what the manifest says of it, and its bytes (read when uploaded). */
-export interface ModelUpload {
-  readonly name: ModelFileName;
-  readonly entry: ModelFileEntry;
-  bytes(): Uint8Array;
-}
-
-export interface ModelFolderFiles {
-  readonly manifest: ModelManifestUpload;
-  readonly sha256: string;
-  /** In upload order: the whole graph (and its weights), then the parts. */
-  readonly uploads: readonly ModelUpload[];
-}
-
-function readJson(path: string): unknown {
-  if (!existsSync(path)) throw new CheckpointError(`${path} not found: --model must be a Hugging Face CLIP folder (config.json, preprocessor_config.json, onnx/vision_model.onnx).`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new CheckpointError(`${path} is not valid JSON.`, { cause });
-  }
-}
-
-const sha256Of = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
-function fileUpload(name: ModelFileName, path: string): ModelUpload {
-  return { name, entry: { sha256: sha256Of(readFileSync(path)), bytes: statSync(path).size }, bytes: () => new Uint8Array(readFileSync(path)) };
-}
-
-function memoryUpload(name: ModelFileName, bytes: Uint8Array): ModelUpload {
-  return { name, entry: { sha256: sha256Of(bytes), bytes: bytes.byteLength }, bytes: () => bytes };
-}
-
-/**
- * The manifest of a model folder: config.json gives dim and input size, preprocessor_config.json
- * is sent as is, and the encoder is `onnx` (default onnx/vision_model.onnx) plus, when it exists,
- * the weights file next to it. The sha256 is that of the encoder file: the one label sets built
- * from this folder record.
- *
- * With `parts` > 1 the encoder is also cut into that many consecutive models, each with its
- * weights as external data (vision_model.part<k>.onnx + .data), which the worker loads one at a
- * time; then the whole graph is uploaded as the model's identity but not its weights file.
- */
-export function readModelFolder(dir: string, opts: { id?: string; onnx?: string; parts?: number } = {}): ModelFolderFiles {
-  const root = resolve(dir);
-  const config = configSchema.safeParse(readJson(join(root, 'config.json')));
-  if (!config.success) throw new CheckpointError(`${join(root, 'config.json')} has no projection_dim / vision_config.image_size: is this a CLIP checkpoint?`);
-  const preprocessor = readJson(join(root, 'preprocessor_config.json'));
-  const onnx = resolve(opts.onnx ?? join(root, 'onnx', VISION_GRAPH));
-  if (!existsSync(onnx)) throw new CheckpointError(`${onnx} not found: the image encoder to publish (export one with \`npx prompt-edge export-vision\`).`);
-  // export-vision --external-data writes <out>.data and names it so in the graph.
-  const data = `${onnx}.data`;
-  const hasData = existsSync(data);
-  if (hasData && basename(onnx) !== VISION_GRAPH) {
-    // The worker hands the weights to onnxruntime under one fixed name, which the graph must use.
-    throw new InvalidArgumentError(`${onnx} has its weights in ${basename(data)}: export it as ${VISION_GRAPH} (export-vision --out DIR/${VISION_GRAPH} --external-data) so that the graph refers to ${VISION_DATA}.`);
-  }
-  const graph = fileUpload(VISION_GRAPH, onnx);
-  const parts = opts.parts ?? 1;
-  const uploads: ModelUpload[] = [graph];
-  let partEntries: ModelManifestUpload['parts'];
-  if (parts > 1) {
-    const split = splitEncoder(new Uint8Array(readFileSync(onnx)), hasData ? new Uint8Array(readFileSync(data)) : undefined, parts, partDataName);
-    partEntries = split.map((p, k) => {
-      const g = memoryUpload(partGraphName(k), p.model);
-      const d = memoryUpload(partDataName(k), p.externalData!);
-      uploads.push(g, d);
-      return { onnx: g.entry, data: d.entry };
-    });
-  } else if (hasData) {
-    uploads.push(fileUpload(VISION_DATA, data));
-  }
-  const files: ModelManifestUpload['files'] = {};
-  for (const u of uploads) if (u.name === VISION_GRAPH || u.name === VISION_DATA) files[u.name] = u.entry;
-  return {
-    sha256: graph.entry.sha256,
-    manifest: {
-      id: opts.id ?? basename(root),
-      dim: config.data.projection_dim,
-      image_size: config.data.vision_config.image_size,
-      preprocessor_config: preprocessor,
-      files,
-      ...(partEntries ? { parts: partEntries } : {}),
-    },
-    uploads,
-  };
-}
+import { TARGET_OPTION_HELP } from '../targets.ts';
 
 /** Sizes as people read them: kB below 0.1 MB (a graph with external data is tens of kB). */
 const mb = (bytes: number) => (bytes < 1e5 ? `${(bytes / 1e3).toFixed(1)} kB` : `${(bytes / 1e6).toFixed(1)} MB`);

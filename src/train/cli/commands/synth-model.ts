@@ -1,13 +1,9 @@
 /** `synth-model`: a CLIP checkpoint with seeded random weights at real sizes (for benchmarks). */
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseSynthArch, type SynthArch } from '../../synth/architectures.ts';
 import { writeSynthModel } from '../../synth/synth-model.ts';
-import { REPO_ROOT, parseIntOption } from '../common.ts';
+import { OPENAI_BPE_PATH, REPO_ROOT, parseIntOption } from '../common.ts';
 import { emit, info } from '../output.ts';
-
-/** OpenAI's BPE merges beside the repository (../shared), used for the 49408-token vocabulary. */
-export const OPENAI_BPE_PATH = resolve(REPO_ROOT, '../shared/models/clip-bpe/bpe_simple_vocab_16e6.txt.gz');
 
 interface SynthOpts { arch: SynthArch; seed: number; out: string; json?: boolean; skipWholeModel?: boolean }
 

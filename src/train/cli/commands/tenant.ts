@@ -1,24 +1,8 @@
 /** `tenant create|rotate-key|list`: manage tenants through the worker's admin API. */
 import type { Command } from 'commander';
-import { AdminClient } from '../../publish/admin-client.ts';
-import { ADMIN_TOKEN_ENV, resolveTarget } from '../../publish/target.ts';
-import { REPO_ROOT } from '../common.ts';
+import { ADMIN_TOKEN_ENV } from '../../publish/target.ts';
 import { emit } from '../output.ts';
-
-export const TARGET_OPTION_HELP = `"local" (the \`npm start\` worker on 127.0.0.1, port $PORT, else the last \`npm start\`'s, else 8787; admin token from .dev.vars) or a deployed worker URL (https://...; admin token from $${ADMIN_TOKEN_ENV})`;
-
-export function adminClientFor(target: string): AdminClient {
-  return new AdminClient(resolveTarget(target, { repoRoot: REPO_ROOT, env: process.env }));
-}
-
-/** A new key, said once and loudly: the server keeps only its hash. */
-export function keyNotice(tenant: string, key: string, what: 'created' | 'rotated'): string {
-  return [
-    what === 'created' ? `created tenant ${tenant}` : `new key for tenant ${tenant} (its previous keys no longer work)`,
-    `  API key: ${key}`,
-    '  Store it now: it is shown only this once (the worker keeps only its SHA-256).',
-  ].join('\n');
-}
+import { adminClientFor, keyNotice, TARGET_OPTION_HELP } from '../targets.ts';
 
 interface TargetFlags { target: string; json?: boolean }
 

@@ -2,19 +2,18 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../../core/errors.ts';
-import type { ClassTokenPosition } from '../../coop/prompt-learner.ts';
 import { pct } from '../../publish/baseline-gate.ts';
 import { trainAndPublish, type PublishMethod, type RunSummary } from '../../publish/pipeline.ts';
 import { ADMIN_TOKEN_ENV, TENANT_KEY_ENV } from '../../publish/target.ts';
 import { DEFAULT_MODEL_DIR, DEFAULT_SEED, parseIntOption, REPO_ROOT } from '../common.ts';
+import { addCoopOptions, coopSettingsFrom, type CoopFlagValues } from '../coop-flags.ts';
 import { emit, info, warn } from '../output.ts';
 import { progressBar } from '../progress.ts';
-import { keyNotice, TARGET_OPTION_HELP } from './tenant.ts';
+import { keyNotice, TARGET_OPTION_HELP } from '../targets.ts';
 
-interface Flags {
+interface Flags extends CoopFlagValues {
   data: string; tenant: string; labelset: string; method: string; shots: number; evalData?: string; seed: number; target: string;
-  force?: boolean; outDir?: string; json?: boolean; nCtx?: number; ctxInit?: string; csc?: boolean; classTokenPosition: string;
-  epochs?: number; augViews: number; model: string; device: string; skipBadImages?: boolean; cache: boolean; cacheDir: string;
+  force?: boolean; outDir?: string; json?: boolean; model: string; device: string; skipBadImages?: boolean; cache: boolean; cacheDir: string;
   tenantKey?: string; rotateKey?: boolean; liveCheck: boolean; liveCheckMax: number; liveCheckWait: number;
 }
 
@@ -56,8 +55,11 @@ Example:
   npm start   # in another shell
   npm run train-and-publish -- --data ../shared/datasets/cifar10-fewshot/train --tenant acme --shots 4 --target local`;
 
+/** With few shots a random context often ends below the zero-shot prompt it must beat: start from words. */
+const CONTEXT_DEFAULT = { kind: 'words', ctxInit: 'a photo of a' } as const;
+
 export function registerTrainAndPublishCommand(program: Command): void {
-  program
+  const cmd = program
     .command('train-and-publish')
     .description('Check a folder of labelled images, train (CoOp) or build a label set, evaluate it against zero-shot, publish it to a tenant on a worker and check the live endpoint.')
     .requiredOption('--data <dir>', 'image folder: DIR/<label>/<images> (JPEG or PNG)')
@@ -70,13 +72,8 @@ export function registerTrainAndPublishCommand(program: Command): void {
     .option('--target <local|url>', TARGET_OPTION_HELP, 'local')
     .option('--force', 'publish a coop label set even if it scores below the zero-shot baseline')
     .option('--out-dir <dir>', 'where to write the artifact, report.html and summary.json (default .cache/runs/<tenant>-<labelset>-<UTC timestamp>/)')
-    .option('--json', 'print the run summary as one JSON document on stdout (plus "tenant_key" when a key was issued)')
-    .option('--n-ctx <m>', 'coop: learn this many randomly initialised context vectors (the paper\'s default, 16) instead of starting from --ctx-init', parseIntOption('--n-ctx', 1, 70))
-    .option('--ctx-init <text>', 'coop: initialise the context from these words (default "a photo of a" unless --n-ctx is given: with few shots a randomly initialised context often ends below the zero-shot prompt it must beat, see docs/results.md)')
-    .option('--csc', 'coop: class-specific context')
-    .option('--class-token-position <p>', 'coop: end | middle | front', 'end')
-    .option('--epochs <e>', 'coop: epochs (default by shots: 50 for 1, 100 for 2-4, 200 for 8+)', parseIntOption('--epochs', 1))
-    .option('--aug-views <n>', 'coop: augmented views per training image besides the image itself (random resized crop + flip); 0 = none, best on 32-px images', parseIntOption('--aug-views', 0, 1000), 0)
+    .option('--json', 'print the run summary as one JSON document on stdout (plus "tenant_key" when a key was issued)');
+  addCoopOptions(cmd, CONTEXT_DEFAULT, 'coop: ')
     .option('--model <dir>', 'Hugging Face CLIP folder (must be the model the worker serves)', DEFAULT_MODEL_DIR)
     .option('--device <d>', 'cpu | cuda', 'cpu')
     .option('--skip-bad-images', 'skip unreadable images with a warning instead of failing')
@@ -90,12 +87,12 @@ export function registerTrainAndPublishCommand(program: Command): void {
     .addHelpText('after', HELP_AFTER)
     .action(async (f: Flags) => {
       if (!['coop', 'zeroshot', 'ensemble'].includes(f.method)) throw new InvalidArgumentError(`--method must be coop, zeroshot or ensemble, not "${f.method}".`);
-      if (!['end', 'middle', 'front'].includes(f.classTokenPosition)) throw new InvalidArgumentError(`--class-token-position must be end, middle or front, not "${f.classTokenPosition}".`);
+      const coop = coopSettingsFrom(f, CONTEXT_DEFAULT);
       if (f.device !== 'cpu' && f.device !== 'cuda') throw new InvalidArgumentError(`--device must be cpu or cuda, not "${f.device}".`);
       const r = await trainAndPublish({
         data: f.data, evalData: f.evalData, tenant: f.tenant, labelset: f.labelset, method: f.method as PublishMethod, shots: f.shots, seed: f.seed,
         target: f.target, force: !!f.force, outDir: f.outDir, model: f.model, device: f.device,
-        coop: { nCtx: f.nCtx, ctxInit: f.ctxInit ?? (f.nCtx === undefined ? 'a photo of a' : undefined), csc: !!f.csc, classTokenPosition: f.classTokenPosition as ClassTokenPosition, epochs: f.epochs, augViews: f.augViews },
+        coop,
         skipBadImages: !!f.skipBadImages, cacheDir: f.cache ? f.cacheDir : undefined,
         tenantKey: f.tenantKey, rotateKey: !!f.rotateKey, liveCheck: f.liveCheck, liveCheckMax: f.liveCheckMax, liveCheckWaitS: f.liveCheckWait,
       }, { repoRoot: REPO_ROOT, env: process.env }, {
