@@ -3,12 +3,13 @@
  * (docs/api.md). Dependencies are passed in, so tests and deployments wire their own key and
  * label-set sources without touching the routes; default-app.ts wires the real storage.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Env } from './env.ts';
 import type { KeyResolver } from './auth/key-resolver.ts';
 import { requireAdmin } from './auth/require-admin.ts';
 import { Classifier } from './classify/classifier.ts';
-import { HttpError, toErrorResponse } from './http/errors.ts';
+import { errorResponse, HttpError, toHttpError } from './http/errors.ts';
+import { requestLogger, requestLogOf, type LogSink } from './http/request-log.ts';
 import { LabelSetRegistry, type ModelExpectations, type RegistryOptions } from './labelsets/registry.ts';
 import type { LabelSetSource } from './labelsets/source.ts';
 import { adminLabelSetRoutes } from './routes/admin-labelsets.ts';
@@ -38,6 +39,8 @@ export interface AppDeps {
    */
   readonly seed?: (env: Env, expectations: () => Promise<ModelExpectations>) => Promise<void>;
   readonly registry?: RegistryOptions;
+  /** Where the one JSON line per request goes (default: console.log, i.e. Workers Logs). */
+  readonly logSink?: LogSink;
 }
 
 export function createApp(deps: AppDeps): Hono<{ Bindings: Env }> {
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: Env }> {
   let seeding: Promise<void> | null = null;
 
   const app = new Hono<{ Bindings: Env }>();
+  app.use('*', requestLogger(deps.logSink));
   app.use('*', async (c, next) => {
     models.select(c.env);
     await next();
@@ -82,7 +86,14 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: Env }> {
   app.route('/', adminModelRoutes({ storage }));
   app.route('/', classifyRoutes({ keys: deps.keys, labelSets: deps.labelSets, registry, classifier, runtime: (keepAlive) => models.served.runtime(keepAlive) }));
   app.route('/', labelSetRoutes({ keys: deps.keys, storage }));
-  app.notFound((c) => toErrorResponse(new HttpError('not_found', `No route for ${c.req.method} ${c.req.path}. See docs/api.md.`)));
-  app.onError((err) => toErrorResponse(err));
+  // Every failure leaves through here: its code goes into the request's log line, its id into the body.
+  const fail = (err: unknown, c: Context): Response => {
+    const log = requestLogOf(c);
+    const e = toHttpError(err);
+    log.error = e.code;
+    return errorResponse(e.code, e.message, e.headers, e.status, log.requestId);
+  };
+  app.notFound((c) => fail(new HttpError('not_found', `No route for ${c.req.method} ${c.req.path}. See docs/api.md.`), c));
+  app.onError((err, c) => fail(err, c));
   return app;
 }

@@ -4,6 +4,7 @@
  */
 import { createMiddleware } from 'hono/factory';
 import type { Env } from '../env.ts';
+import { requestLogOf } from '../http/request-log.ts';
 import { bearerToken, unauthorized } from './bearer.ts';
 import type { KeyResolver, TenantId } from './key-resolver.ts';
 
@@ -17,6 +18,7 @@ export function requireTenant(resolverFor: (env: Env) => KeyResolver) {
     const tenant = await resolverFor(c.env).resolve(key);
     if (tenant === null) throw unauthorized('Invalid API key.');
     c.set('tenant', tenant);
+    requestLogOf(c).tenant = tenant;
     await next();
   });
 }

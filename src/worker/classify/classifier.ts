@@ -4,7 +4,7 @@
  * an upload declaring a huge canvas is refused at the cost of reading a few bytes.
  */
 import { decodeImage, type ExifMode } from '../../core/image/decode.ts';
-import { readImageHeader } from '../../core/image/image-header.ts';
+import { readImageHeader, type ImageHeader } from '../../core/image/image-header.ts';
 import { ImageTooLargeError } from '../../core/errors.ts';
 import { classifyEmbedding, type ScoredLabel } from '../../core/scoring.ts';
 import type { ResolvedLabelSet } from '../labelsets/registry.ts';
@@ -23,6 +23,8 @@ export interface ClassifyRequest {
   readonly maxImagePixels: number;
   /** EXIF orientation: applied unless `ignore` (default `apply`). */
   readonly exif?: ExifMode;
+  /** Told the image's format and size once its header is read (the request log records them). */
+  readonly onHeader?: (header: ImageHeader) => void;
 }
 
 export interface StageTimings {
@@ -43,8 +45,10 @@ export interface ClassifyResult {
 /** Milliseconds rounded to 0.01: more digits would only be noise. */
 const ms = (from: number, to: number): number => Math.round((to - from) * 100) / 100;
 
-export function checkImageSize(bytes: Uint8Array, maxPixels: number): void {
-  const { width, height } = readImageHeader(bytes);
+export function checkImageSize(bytes: Uint8Array, maxPixels: number, onHeader?: (header: ImageHeader) => void): void {
+  const header = readImageHeader(bytes);
+  onHeader?.(header);
+  const { width, height } = header;
   const pixels = width * height;
   if (pixels > maxPixels) {
     throw new ImageTooLargeError(
@@ -56,7 +60,7 @@ export function checkImageSize(bytes: Uint8Array, maxPixels: number): void {
 export class Classifier {
   async classify(bytes: Uint8Array, req: ClassifyRequest): Promise<ClassifyResult> {
     const start = performance.now();
-    checkImageSize(bytes, req.maxImagePixels);
+    checkImageSize(bytes, req.maxImagePixels, req.onHeader);
     const [runtime, { version, artifact: labelSet }] = await Promise.all([req.runtime(), req.lookup(req.labelSet)]);
 
     const t0 = performance.now();

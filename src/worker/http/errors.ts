@@ -34,7 +34,8 @@ export const STATUS_BY_CODE: Readonly<Record<WireErrorCode, number>> = {
 };
 
 export interface ErrorBody {
-  error: { code: WireErrorCode; message: string };
+  /** `request_id` is the `x-request-id` of the response: what to quote when asking the operator. */
+  error: { code: WireErrorCode; message: string; request_id?: string };
 }
 
 /**
@@ -55,23 +56,23 @@ export class HttpError extends Error {
   }
 }
 
-export function errorResponse(code: WireErrorCode, message: string, headers: Readonly<Record<string, string>> = {}, status: number = STATUS_BY_CODE[code]): Response {
-  const body: ErrorBody = { error: { code, message } };
+export function errorResponse(code: WireErrorCode, message: string, headers: Readonly<Record<string, string>> = {}, status: number = STATUS_BY_CODE[code], requestId?: string): Response {
+  const body: ErrorBody = { error: { code, message, ...(requestId !== undefined ? { request_id: requestId } : {}) } };
   return new Response(JSON.stringify(body), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
 }
 
-/** Maps any thrown value to its error response; unknown errors are logged and answered as 500. */
-export function toErrorResponse(err: unknown): Response {
-  if (err instanceof HttpError) return errorResponse(err.code, err.message, err.headers, err.status);
+/** Maps any thrown value to the error it is on the wire; unknown errors are logged and become 500 `internal`. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
   if (err instanceof PromptEdgeError) {
     // 5xx domain errors mean the deployment is broken (e.g. a label set built for another model):
     // the operator needs them in the logs; the caller still gets the actionable message.
     if (STATUS_BY_CODE[err.code] >= 500) console.error(`${err.name}: ${err.message}`);
-    return errorResponse(err.code, err.message);
+    return new HttpError(err.code, err.message);
   }
   console.error('unhandled error', err);
-  return errorResponse('internal', 'Internal error. Retry the request; if it keeps failing, contact the operator.');
+  return new HttpError('internal', 'Internal error. Retry the request; if it keeps failing, contact the operator.');
 }
