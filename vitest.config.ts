@@ -3,11 +3,17 @@ import { cloudflareTest } from '@cloudflare/vitest-plugin';
 
 export default defineConfig({
   test: {
+    // The worker's one JSON line per request (http/request-log.ts) would drown the test output.
+    onConsoleLog: (log: string) => !log.startsWith('{"type":"request"'),
     projects: [
       { test: { name: 'node', include: ['test/core/**/*.test.ts', 'test/train/**/*.test.ts'], environment: 'node', testTimeout: 60_000 } },
       {
         plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
-        test: { name: 'workerd', include: ['test/worker/**/*.test.ts'], testTimeout: 60_000 },
+        test: {
+          name: 'workerd',
+          include: ['test/worker/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
       },
     ],
   },

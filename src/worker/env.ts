@@ -28,6 +28,11 @@ export interface Env {
   LABELSETS?: R2Bucket;
   /** The read-side mirror of the registry: key hashes, tenants, current label-set versions. */
   REGISTRY?: KVNamespace;
+  /**
+   * Rate-limit tiers ([[ratelimits]] in wrangler.toml): RATE_LIMIT_DEFAULT for tenants without a
+   * tier, RATE_LIMIT_<TIER> for the others (http/rate-limit.ts). None: nothing is limited.
+   */
+  [binding: `RATE_LIMIT_${string}`]: RateLimit | undefined;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;

@@ -50,9 +50,9 @@ describe('keys', () => {
   });
 
   it('StaticKeyResolver maps each key to its tenant and ignores empty keys', async () => {
-    const r = new StaticKeyResolver([{ tenant: 'demo', key: 'k1' }, { tenant: 'acme', key: 'k2' }, { tenant: 'ghost', key: '' }]);
-    expect(await r.resolve('k1')).toBe('demo');
-    expect(await r.resolve('k2')).toBe('acme');
+    const r = new StaticKeyResolver([{ tenant: 'demo', key: 'k1' }, { tenant: 'acme', key: 'k2', tier: 'pro' }, { tenant: 'ghost', key: '' }]);
+    expect(await r.resolve('k1')).toEqual({ tenant: 'demo' });
+    expect(await r.resolve('k2')).toEqual({ tenant: 'acme', tier: 'pro' });
     expect(await r.resolve('k3')).toBeNull();
     expect(await r.resolve('')).toBeNull();
   });

@@ -6,14 +6,22 @@ import { constantTimeEqual } from './constant-time.ts';
 
 export type TenantId = string;
 
+/** Who a valid key belongs to. */
+export interface Caller {
+  readonly tenant: TenantId;
+  /** The tenant's rate-limit tier; absent: the default (http/rate-limit.ts). */
+  readonly tier?: string;
+}
+
 export interface KeyResolver {
-  /** The tenant owning `key`, or null when no tenant does. Must not log or echo the key. */
-  resolve(key: string): Promise<TenantId | null>;
+  /** The caller owning `key`, or null when no tenant does. Must not log or echo the key. */
+  resolve(key: string): Promise<Caller | null>;
 }
 
 export interface TenantKey {
   readonly tenant: TenantId;
   readonly key: string;
+  readonly tier?: string;
 }
 
 /** A fixed list of (tenant, key) pairs, for apps wired without storage (tests). */
@@ -25,11 +33,11 @@ export class StaticKeyResolver implements KeyResolver {
     this.entries = entries.filter((e) => e.key.length > 0);
   }
 
-  async resolve(key: string): Promise<TenantId | null> {
-    let match: TenantId | null = null;
+  async resolve(key: string): Promise<Caller | null> {
+    let match: Caller | null = null;
     // Compare against every entry, without stopping at the first hit, so timing does not reveal
     // which tenant (or whether any) matched.
-    for (const e of this.entries) if ((await constantTimeEqual(key, e.key)) && match === null) match = e.tenant;
+    for (const e of this.entries) if ((await constantTimeEqual(key, e.key)) && match === null) match = { tenant: e.tenant, ...(e.tier !== undefined ? { tier: e.tier } : {}) };
     return match;
   }
 }

@@ -10,15 +10,18 @@ import type { KeyResolver, TenantId } from './key-resolver.ts';
 
 export interface TenantVariables {
   tenant: TenantId;
+  /** The tenant's rate-limit tier; absent: the default. */
+  tier: string | undefined;
 }
 
 export function requireTenant(resolverFor: (env: Env) => KeyResolver) {
   return createMiddleware<{ Bindings: Env; Variables: TenantVariables }>(async (c, next) => {
     const key = bearerToken(c.req.header('authorization') ?? null);
-    const tenant = await resolverFor(c.env).resolve(key);
-    if (tenant === null) throw unauthorized('Invalid API key.');
-    c.set('tenant', tenant);
-    requestLogOf(c).tenant = tenant;
+    const caller = await resolverFor(c.env).resolve(key);
+    if (caller === null) throw unauthorized('Invalid API key.');
+    c.set('tenant', caller.tenant);
+    c.set('tier', caller.tier);
+    requestLogOf(c).tenant = caller.tenant;
     await next();
   });
 }

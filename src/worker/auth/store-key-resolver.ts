@@ -6,18 +6,19 @@
 import type { TenantStore } from '../store/tenant-store.ts';
 import { hashApiKey } from './api-keys.ts';
 import { timingSafeEqualBytes } from './constant-time.ts';
-import type { KeyResolver, TenantId } from './key-resolver.ts';
+import type { Caller, KeyResolver } from './key-resolver.ts';
 
 const encoder = new TextEncoder();
 
 export class StoreKeyResolver implements KeyResolver {
   constructor(private readonly tenants: TenantStore) {}
 
-  async resolve(key: string): Promise<TenantId | null> {
+  async resolve(key: string): Promise<Caller | null> {
     if (key.length === 0) return null;
     const sha256 = await hashApiKey(key);
     const rec = await this.tenants.tenantForKeyHash(sha256);
     if (rec === null) return null;
-    return timingSafeEqualBytes(encoder.encode(rec.sha256), encoder.encode(sha256)) ? rec.tenant : null;
+    if (!timingSafeEqualBytes(encoder.encode(rec.sha256), encoder.encode(sha256))) return null;
+    return { tenant: rec.tenant, ...(rec.tier !== undefined ? { tier: rec.tier } : {}) };
   }
 }

@@ -6,7 +6,7 @@
 import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
 
 /** Core's error codes plus the ones only HTTP routing and the store have. */
-export type WireErrorCode = ErrorCode | 'method_not_allowed' | 'tenant_not_found' | 'labelset_not_found' | 'version_not_found' | 'model_not_found';
+export type WireErrorCode = ErrorCode | 'method_not_allowed' | 'tenant_not_found' | 'labelset_not_found' | 'version_not_found' | 'model_not_found' | 'rate_limited';
 
 export const STATUS_BY_CODE: Readonly<Record<WireErrorCode, number>> = {
   invalid_argument: 400,
@@ -23,6 +23,7 @@ export const STATUS_BY_CODE: Readonly<Record<WireErrorCode, number>> = {
   model_not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  rate_limited: 429,
   unavailable: 503,
   // The rest are server-side problems (a broken or mismatched deployed artifact), not bad input.
   invalid_checkpoint: 500,

@@ -6,6 +6,7 @@ import { requireTenant, type TenantVariables } from '../auth/require-tenant.ts';
 import type { KeyResolver } from '../auth/key-resolver.ts';
 import type { Classifier } from '../classify/classifier.ts';
 import { keepAliveOf } from '../http/keep-alive.ts';
+import { rateLimit } from '../http/rate-limit.ts';
 import { requestLogOf } from '../http/request-log.ts';
 import { readImageUpload } from '../http/read-image.ts';
 import { parseExifMode, parseLabelSetName, parseTopK } from '../http/query.ts';
@@ -26,7 +27,7 @@ export interface ClassifyRouteDeps {
 
 export function classifyRoutes(deps: ClassifyRouteDeps) {
   const app = new Hono<{ Bindings: Env; Variables: TenantVariables }>();
-  app.post('/v1/classify', requireTenant(deps.keys), async (c) => {
+  app.post('/v1/classify', requireTenant(deps.keys), rateLimit(), async (c) => {
     // Parameters are checked before the body is read: a bad query costs nothing.
     const log = requestLogOf(c);
     const topK = parseTopK(c.req.query('top_k'));

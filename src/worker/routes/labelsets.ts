@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { Env } from '../env.ts';
 import type { KeyResolver } from '../auth/key-resolver.ts';
 import { requireTenant, type TenantVariables } from '../auth/require-tenant.ts';
+import { rateLimit } from '../http/rate-limit.ts';
 import type { Storage } from '../store/storage.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 
@@ -13,7 +14,7 @@ export interface LabelSetRouteDeps {
 
 export function labelSetRoutes(deps: LabelSetRouteDeps) {
   const app = new Hono<{ Bindings: Env; Variables: TenantVariables }>();
-  app.get('/v1/labelsets', requireTenant(deps.keys), async (c) => {
+  app.get('/v1/labelsets', requireTenant(deps.keys), rateLimit(), async (c) => {
     const tenant = c.var.tenant;
     return c.json({ tenant, labelsets: await deps.storage(c.env).labelSets.listMirrored(tenant) });
   });

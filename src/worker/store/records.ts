@@ -17,9 +17,12 @@ export const tenantRecord = z.object({
   keys: z.array(apiKeyRecord),
   /** Bumped on every change; the KV mirror carries it so a stale mirror can be recognised. */
   revision: z.number().int().nonnegative(),
+  /** The tenant's rate-limit tier (a RATE_LIMIT_<TIER> binding, docs/api.md); absent: the default. */
+  rate_limit_tier: z.string().optional(),
 });
 
-export const keyHashRecord = z.object({ tenant: z.string(), sha256: z.string(), created_at: z.string() });
+/** `tier` copies the tenant's rate-limit tier, so the one KV read that authenticates also limits. */
+export const keyHashRecord = z.object({ tenant: z.string(), sha256: z.string(), created_at: z.string(), tier: z.string().optional() });
 
 export const labelSetVersion = z.object({
   /** Store-assigned: "1", "2", ... never reused for this (tenant, name), even after a delete. */

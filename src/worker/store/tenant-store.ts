@@ -23,6 +23,10 @@ function busy(what: string): HttpError {
   return new HttpError('unavailable', `${what} kept conflicting with concurrent changes; retry the request.`);
 }
 
+function tierField(tier: string | undefined): { tier?: string } {
+  return tier === undefined ? {} : { tier };
+}
+
 export class TenantStore {
   constructor(
     private readonly bucket: R2Bucket,
@@ -77,7 +81,7 @@ export class TenantStore {
       const key = generateApiKey();
       const at = this.now().toISOString();
       const sha256 = await hashApiKey(key);
-      await this.putKeyHash({ tenant, sha256, created_at: at });
+      await this.putKeyHash({ tenant, sha256, created_at: at, ...tierField(current.value.rate_limit_tier) });
       await Promise.all(current.value.keys.map((k) => this.kv.delete(kvKeys.keyHash(k.sha256))));
       const next: TenantRecord = { ...current.value, keys: [{ sha256, created_at: at }], revision: current.value.revision + 1 };
       const written = await putJsonIf(this.bucket, r2Keys.tenant(tenant), next, current.etag);
@@ -89,6 +93,26 @@ export class TenantStore {
       await this.kv.delete(kvKeys.keyHash(sha256));
     }
     throw busy(`Rotating the key of tenant "${tenant}"`);
+  }
+
+  /**
+   * Sets the tenant's rate-limit tier (null: back to the default). The record changes first, then
+   * the KV key-hash entries of its keys, which the request path reads: a change reaches requests
+   * within KV's propagation time (docs/storage.md).
+   */
+  async setRateLimitTier(tenant: string, tier: string | null): Promise<TenantRecord> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.read(tenant);
+      if (current === null) throw tenantNotFound(tenant);
+      const { rate_limit_tier: _previous, ...rest } = current.value;
+      const next: TenantRecord = { ...rest, ...(tier === null ? {} : { rate_limit_tier: tier }), revision: current.value.revision + 1 };
+      const written = await putJsonIf(this.bucket, r2Keys.tenant(tenant), next, current.etag);
+      if (written === null) continue;
+      await Promise.all(next.keys.map((k) => this.putKeyHash({ tenant, sha256: k.sha256, created_at: k.created_at, ...tierField(next.rate_limit_tier) })));
+      await this.mirror(written);
+      return next;
+    }
+    throw busy(`Setting the rate-limit tier of tenant "${tenant}"`);
   }
 
   /** The tenant owning the key with this hash, from KV (the request path). */
