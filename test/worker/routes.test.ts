@@ -29,7 +29,7 @@ describe('routes', () => {
 
   it('unknown routes are 404 with the JSON error shape', async () => {
     const app = await makeTestApp();
-    for (const path of ['/', '/v1/classify/extra', '/v2/classify']) {
+    for (const path of ['/v1/classify/extra', '/v2/classify', '/index.html']) {
       const res = await app.request(path, { method: 'POST' }, {});
       expect(res.status).toBe(404);
       expect(((await res.json()) as ErrorJson).error.code).toBe('not_found');
