@@ -15,6 +15,10 @@ export default defineConfig({
           testTimeout: 60_000,
         },
       },
+      {
+        // Headless Chromium against `wrangler dev` (test/browser/helpers): one worker start per file.
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 300_000 },
+      },
     ],
   },
 });

@@ -38,6 +38,7 @@ process.stderr.write(
   [
     '',
     `prompt-edge: serving the embedded default model (tiny-clip-cifar10) on http://127.0.0.1:${port}`,
+    `  playground: http://127.0.0.1:${port}/   (the demo key is filled in)`,
     `  demo tenant key: ${vars.DEMO_API_KEY}   (from .dev.vars; seeded as tenant "demo" with label set "default")`,
     '  try:',
     `    curl -s -H "Authorization: Bearer ${vars.DEMO_API_KEY}" -H "Content-Type: image/jpeg" \\`,
