@@ -23,8 +23,9 @@ import { ensureAccuracyLabelSets, runQuantAccuracy, runSynthCosine, type QuantAc
 import { runScoring, type ScoringResult } from './rows/scoring.ts';
 import { loadTransformers, runTransformersJs, TRANSFORMERS_PACKAGE, type TransformersJsResult } from './rows/transformers-js.ts';
 import { runWorkerLatency, type WorkerLatencyResult } from './rows/worker-latency.ts';
+import { runLoad, type LoadResult } from './rows/load.ts';
 
-export const BENCH_ROWS = ['worker', 'r2', 'transformers', 'encoder', 'memory', 'scoring', 'coop', 'accuracy'] as const;
+export const BENCH_ROWS = ['worker', 'load', 'r2', 'transformers', 'encoder', 'memory', 'scoring', 'coop', 'accuracy'] as const;
 export type BenchRow = (typeof BENCH_ROWS)[number];
 
 export interface BenchOptions {
@@ -43,6 +44,7 @@ export interface BenchResults {
   /** Wall seconds each row took (models and label sets generated before the rows are not in them). */
   rowSeconds: Record<string, number>;
   worker?: WorkerLatencyResult[];
+  load?: LoadResult;
   modelFromR2?: ModelFromR2Result[];
   transformersJs?: TransformersComparison | { skipped: string };
   encoder?: EncoderResult[];
@@ -122,6 +124,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const vitSets = needVit ? await ensureLabelSets(variants.int8!.dir, 'vit-b-32-int8', log) : undefined;
   const vitQ4Sets = want('worker') ? await ensureLabelSets(variants.q4!.dir, 'vit-b-32-q4', log, vitSets) : undefined;
   const labelCounts = { cifar10: CIFAR10_LABELS.length, l1000: THOUSAND_LABELS.length };
+
+  if (want('load')) await attempt('load', async () => {
+    log('load check: POST /v1/classify at concurrency 1, 8, 32, 64 against one wrangler dev (tiny-clip-cifar10, 10 labels)');
+    results.load = await runLoad({ id: 'tiny-clip-cifar10', onnxPath: join(DEFAULT_MODEL_DIR, 'onnx', 'vision_model.onnx'), modelDir: DEFAULT_MODEL_DIR, labelSets: defaultSets.files }, 'cifar10', jpeg, { seconds: opts.quick ? 3 : 10, log });
+  });
 
   if (want('scoring')) await attempt('scoring', async () => {
     log('scoring alone (10 .. 100 000 labels)');
@@ -278,6 +285,12 @@ export function formatResults(r: BenchResults): string {
       }
       lines.push('');
     }
+  }
+  if (r.load) {
+    const l = r.load;
+    lines.push(`Load check: POST /v1/classify (640x480 JPEG, ${l.model}, label set ${l.labelSet}) against one wrangler dev on loopback, fixed time per level; latency is client wall time of successful requests, ms`, '', '| concurrency | seconds | ok | errors | requests/s | p50 | p95 | p99 | max |', '| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const x of l.levels) lines.push(`| ${x.concurrency} | ${x.seconds} | ${x.ok} | ${Object.entries(x.errors).map(([k, n]) => `${k}: ${n}`).join(', ') || '0'} | ${x.throughput} | ${ms(x.p50)} | ${ms(x.p95)} | ${ms(x.p99)} | ${ms(x.max)} |`);
+    lines.push('');
   }
   if (r.encoder) {
     lines.push('Image encoder alone, batch 1, one thread, ms', '', '| model | onnxruntime-web WASM p50 | p95 | onnxruntime-node p50 | p95 | WASM / native |', '| --- | ---: | ---: | ---: | ---: | ---: |');

@@ -10,8 +10,8 @@ interface BenchCliOpts { only?: string; quick?: boolean; out: string; json?: boo
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('Run the benchmarks (worker latency in workerd, cold start with the model read from R2, Transformers.js, WASM vs native encoder, memory, scoring, CoOp step vs PyTorch, quantisation accuracy); print tables and write bench/results.json. Takes a few minutes; not part of npm test.')
-    .option('--only <rows>', 'comma-separated subset of: worker, r2, transformers, encoder, memory, scoring, coop, accuracy')
+    .description('Run the benchmarks (worker latency in workerd, load at concurrency 1-64, cold start with the model read from R2, Transformers.js, WASM vs native encoder, memory, scoring, CoOp step vs PyTorch, quantisation accuracy); print tables and write bench/results.json. Takes a few minutes; not part of npm test.')
+    .option('--only <rows>', 'comma-separated subset of: worker, load, r2, transformers, encoder, memory, scoring, coop, accuracy')
     .option('--quick', 'fewer repetitions (smoke run; figures are noisier)')
     .option('--out <file>', 'results file', resolve(REPO_ROOT, 'bench', 'results.json'))
     .option('--json', 'print the results JSON instead of the tables')
