@@ -13,6 +13,7 @@ import { ClipTokenizer } from '../core/tokenizer/clip-tokenizer.ts';
 import { ClipImageProcessor } from '../core/image/clip-image-processor.ts';
 import { ClipConfigSchema, type ClipConfig } from './clip/config.ts';
 import { LOGIT_SCALE } from './clip/weight-names.ts';
+import { VISION_EDGE_VIT, type VisionEngineName } from '../core/model-files.ts';
 
 export { ClipConfigSchema, type ClipConfig, type ClipTextConfig, type ClipVisionConfig } from './clip/config.ts';
 
@@ -26,8 +27,14 @@ export interface ClipCheckpoint {
   readonly tokenizer: ClipTokenizer;
   readonly imageProcessor: ClipImageProcessor;
   readonly visionOnnxPath: string;
-  /** sha256 (hex) of onnx/vision_model.onnx: label sets are only valid for this exact encoder. */
+  /** sha256 (hex) of onnx/vision_model.onnx, the encoder Node runs (features, evaluation). */
   readonly visionSha256: string;
+  /**
+   * The encoder the worker serves for this folder (servedEncoder): its sha256 is the model's
+   * identity, the `model_sha256` every label set built from this folder records. It is
+   * `visionSha256` unless the folder holds an edge-vit weight file.
+   */
+  readonly served: ServedEncoder;
   /** exp(logit_scale) as trained (CLIP clamps it at 100). */
   readonly logitScale: number;
   /** Decoded float32 copy of a weight, with a clear error when it is missing. */
@@ -57,6 +64,34 @@ export function sha256FileCached(path: string): string {
   const sha = sha256File(path);
   shaCache.set(path, { mtimeMs: st.mtimeMs, size: st.size, sha });
   return sha;
+}
+
+/** What serves a model folder in the worker: its engine, the file, and that file's sha256 (computed when first read). */
+export interface ServedEncoder {
+  readonly engine: VisionEngineName;
+  readonly path: string;
+  readonly sha256: string;
+}
+
+/**
+ * The encoder `model publish --model DIR` uploads and whose sha256 label sets built from DIR carry:
+ * DIR/vision_model.edge-vit (the edge-vit engine's weight file, `export-vision --engine edge-vit`)
+ * when the folder has one, else DIR/onnx/vision_model.onnx. One rule for both sides, so a label set
+ * built against a folder always matches the model published from it (docs/storage.md).
+ */
+export function servedEncoder(dirArg: string): ServedEncoder {
+  const dir = resolve(dirArg);
+  const edgeVit = join(dir, VISION_EDGE_VIT);
+  const path = existsSync(edgeVit) ? edgeVit : join(dir, 'onnx', 'vision_model.onnx');
+  let sha: string | undefined;
+  return {
+    engine: path === edgeVit ? 'edge-vit' : 'onnxruntime',
+    path,
+    get sha256() {
+      sha ??= sha256FileCached(path);
+      return sha;
+    },
+  };
 }
 
 export function loadCheckpoint(dirArg: string): ClipCheckpoint {
@@ -114,6 +149,7 @@ export function loadCheckpoint(dirArg: string): ClipCheckpoint {
       visionSha ??= sha256FileCached(visionOnnxPath);
       return visionSha;
     },
+    served: servedEncoder(dir),
     logitScale,
     weight: (name: string) => tensorToFloat32(get(name)),
     weightShape: (name: string) => get(name).shape,

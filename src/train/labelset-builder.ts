@@ -58,7 +58,7 @@ export async function buildPromptLabelSet(
   return {
     labels: [...labels],
     modelId: ckpt.modelId,
-    modelSha256: ckpt.visionSha256,
+    modelSha256: ckpt.served.sha256,
     logitScale: ckpt.logitScale,
     method,
     templates: [...templates],

@@ -13,7 +13,7 @@ export function readLabelSetFile(path: string, ckpt?: ClipCheckpoint): LabelSetA
   } catch (cause) {
     throw new ArtifactError(`cannot read label set ${path}: ${(cause as Error).message}`, { cause });
   }
-  return decodeLabelSet(bytes, { source: path, ...(ckpt ? { dim: ckpt.config.projection_dim, modelSha256: ckpt.visionSha256 } : {}) });
+  return decodeLabelSet(bytes, { source: path, ...(ckpt ? { dim: ckpt.config.projection_dim, modelSha256: ckpt.served.sha256 } : {}) });
 }
 
 /** A templates file: a JSON array of strings, or one template per line (# comments allowed). */

@@ -24,6 +24,12 @@ export interface Env {
    * empty: the model bundled into the Worker.
    */
   VISION_MODEL_SHA256?: string;
+  /**
+   * Which build of the edge-vit engine runs an edge-vit model: "relaxed" (default: relaxed SIMD's
+   * int8 dot product) or "plain" (plain SIMD only). workerd compiles both at load; see
+   * src/worker/vision/edge-vit-host.ts for why the choice is a setting there.
+   */
+  EDGE_VIT_SIMD?: string;
   /** Label-set artifacts, vision models and the authoritative registry records (docs/storage.md). */
   LABELSETS?: R2Bucket;
   /** The read-side mirror of the registry: key hashes, tenants, current label-set versions. */

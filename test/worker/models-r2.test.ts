@@ -152,7 +152,7 @@ describe('serving a model from R2 (VISION_MODEL_SHA256)', () => {
 
     const api = makeApi({ VISION_MODEL_SHA256: modelSha.toUpperCase() });
     const before = await health(api);
-    expect(before).toMatchObject({ model: 'tiny-from-r2', model_sha256: modelSha, model_source: 'r2', model_loaded: false });
+    expect(before).toMatchObject({ model: 'tiny-from-r2', model_sha256: modelSha, model_source: 'r2', engine: 'onnxruntime', model_loaded: false });
     const fromR2 = await classifyOk(api, key);
     expect(fromR2.model).toBe('tiny-from-r2');
     expect(fromBundle.model).toBe('tiny-clip-cifar10');
@@ -402,5 +402,40 @@ describe('lazy with a retry window', () => {
     now = 1_000_000;
     expect(await value.get()).toBe(2);
     expect(calls).toBe(2);
+  });
+});
+
+describe('edge-vit models (manifest engine "edge-vit")', () => {
+  it('uploads vision_model.edge-vit under its own sha256 and publishes a manifest that names the engine', async () => {
+    const api = makeApi();
+    // Upload and publish check sizes and sha256s only; what the engine makes of the bytes is tested where it serves them.
+    const weights = new TextEncoder().encode('edge-vit weights stand-in for the admin routes');
+    const weightsSha = await sha(weights);
+    const manifest = { engine: 'edge-vit', ...manifestFor({ onnx: { sha256: weightsSha, bytes: weights.byteLength } }, 'edge-vit-upload'), files: { 'vision_model.edge-vit': { sha256: weightsSha, bytes: weights.byteLength } } };
+    expect(await expectError(await api.call('PUT', `/v1/admin/models/${weightsSha}`, { json: manifest }), 409, 'conflict')).toMatch(/vision_model\.edge-vit is not in R2 yet; upload it first: PUT \/v1\/admin\/models\/[0-9a-f]+\/vision_model\.edge-vit\./);
+    // The identity file is stored under its own sha256 only.
+    expect(await expectError(await putFile(api, 'a'.repeat(64), 'vision_model.edge-vit', weights), 422, 'invalid_artifact')).toMatch(/does not have the sha256/);
+    expect(await expectError(await putFile(api, weightsSha, 'vision_model.edge-vit', weights, `?sha256=${'b'.repeat(64)}`), 400, 'invalid_argument')).toMatch(/stored under its own sha256/);
+    expect((await json<{ stored: string }>(await putFile(api, weightsSha, 'vision_model.edge-vit', weights), 201)).stored).toBe('created');
+
+    const bad = async (m: Record<string, unknown>, pattern: RegExp) => expect(await expectError(await api.call('PUT', `/v1/admin/models/${weightsSha}`, { json: m }), 422, 'invalid_argument')).toMatch(pattern);
+    await bad({ ...manifest, engine: 'tensorflow' }, /engine/);
+    await bad({ ...manifest, files: { 'vision_model.onnx': manifest.files['vision_model.edge-vit'] } }, /vision_model\.edge-vit|vision_model\.onnx/);
+    await bad({ ...manifest, parts: [{ onnx: manifest.files['vision_model.edge-vit'] }, { onnx: manifest.files['vision_model.edge-vit'] }] }, /parts|Unrecognized/i);
+
+    const published = await json<Record<string, unknown>>(await api.call('PUT', `/v1/admin/models/${weightsSha}`, { json: manifest }), 201);
+    expect(published).toMatchObject({ format: 'prompt-edge/vision-model@1', engine: 'edge-vit', sha256: weightsSha, files: { 'vision_model.edge-vit': { sha256: weightsSha, bytes: weights.byteLength } } });
+    expect((await json<{ created: boolean }>(await api.call('PUT', `/v1/admin/models/${weightsSha}`, { json: manifest }), 200)).created).toBe(false);
+    const list = await api.admin<{ models: { sha256: string; engine: string; bytes: number; parts: number }[] }>('GET', '/v1/admin/models');
+    expect(list.models.find((m) => m.sha256 === weightsSha)).toMatchObject({ engine: 'edge-vit', bytes: weights.byteLength, parts: 0 });
+    // An ONNX model lists as onnxruntime, with or without the field in its manifest.
+    const onnx = variantOnnx('engine-field');
+    const onnxSha = await publishModel(api, { onnx }, 'engine-field');
+    expect(list.models.every((m) => m.engine === 'edge-vit' || m.engine === 'onnxruntime')).toBe(true);
+    const again = await api.admin<{ models: { sha256: string; engine: string }[] }>('GET', '/v1/admin/models');
+    expect(again.models.find((m) => m.sha256 === onnxSha)?.engine).toBe('onnxruntime');
+    // Publishing it again with "engine": "onnxruntime" spelled out is the same manifest.
+    const explicit = { engine: 'onnxruntime', ...manifestFor({ onnx: { sha256: onnxSha, bytes: onnx.byteLength } }, 'engine-field') };
+    expect((await json<{ created: boolean }>(await api.call('PUT', `/v1/admin/models/${onnxSha}`, { json: explicit }), 200)).created).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/core/image/decode.ts';
+import { l2Normalize } from '../../src/core/scoring.ts';
 import { DEFAULT_MODEL, DEFAULT_RUNTIME_OPTIONS } from '../../src/worker/vision/default-model.ts';
 import { loadVisionRuntime, type VisionRuntime } from '../../src/worker/vision/runtime.ts';
 import parity from './fixtures/embedding-parity.json';
@@ -12,7 +13,7 @@ beforeAll(async () => {
 });
 
 async function embed(bytes: Uint8Array): Promise<Float32Array> {
-  return runtime.encoder.encodeNormalized(runtime.preprocessor.preprocess(await decodeImage(bytes)));
+  return l2Normalize(await runtime.encoder.encode(runtime.preprocessor.preprocess(await decodeImage(bytes))), runtime.encoder.dim);
 }
 
 describe('worker image pipeline (decode + preprocess + onnxruntime-web)', () => {

@@ -8,7 +8,7 @@ describe('routes', () => {
   it('GET /healthz answers without loading the model; a header-only rejection does not load it either', async () => {
     const app = await makeTestApp();
     const health = async () => (await (await app.request('/healthz', {}, {})).json()) as { ok: boolean; model: string; model_sha256: string; model_loaded: boolean };
-    expect(await health()).toEqual({ ok: true, status: 'ok', model: 'tiny-clip-cifar10', model_sha256: await sha256Hex(DEFAULT_MODEL.onnx), model_source: 'bundled', model_loaded: false });
+    expect(await health()).toEqual({ ok: true, status: 'ok', model: 'tiny-clip-cifar10', model_sha256: await sha256Hex(DEFAULT_MODEL.onnx), model_source: 'bundled', engine: 'onnxruntime', model_loaded: false });
 
     const tooBig = await app.request('/v1/classify', { method: 'POST', body: pngHeaderOnly(30000, 30000), headers: { ...auth(), 'content-type': 'image/png' } }, {});
     expect(tooBig.status).toBe(422);
@@ -16,7 +16,9 @@ describe('routes', () => {
 
     const ok = await app.request('/v1/classify', { method: 'POST', body: makePng(), headers: { ...auth(), 'content-type': 'image/png' } }, {});
     expect(ok.status).toBe(200);
-    expect((await health()).model_loaded).toBe(true);
+    // Once loaded: onnxruntime-web's WASM memory as the isolate sees it.
+    expect(await health()).toMatchObject({ model_loaded: true, engine: 'onnxruntime', engine_relaxed_simd: null, wasm_memory_bytes: expect.any(Number) });
+    expect(((await health()) as unknown as { wasm_memory_bytes: number }).wasm_memory_bytes).toBeGreaterThan(2 ** 20);
   });
 
   it('HEAD /healthz works, POST /healthz is 405', async () => {

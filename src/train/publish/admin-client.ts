@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
-import { VISION_DATA, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
+import { VISION_DATA, VISION_EDGE_VIT, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
 import { localPortHint, type Target } from './target.ts';
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
@@ -76,6 +76,8 @@ const modelFileEntry = z.object({ sha256: z.string(), bytes: z.number() });
 const storedModelFile = z.object({ sha256: z.string(), file: z.string(), bytes: z.number(), stored: z.enum(['created', 'exists']) });
 const publishedModel = z.object({
   sha256: z.string(),
+  /** Absent for models published before engines were named: onnxruntime. */
+  engine: z.enum(['onnxruntime', 'edge-vit']).optional(),
   id: z.string(),
   dim: z.number(),
   image_size: z.number(),
@@ -86,7 +88,7 @@ const publishedModel = z.object({
 });
 const modelList = z.object({
   serving: z.string().nullable(),
-  models: z.array(z.object({ sha256: z.string(), id: z.string(), dim: z.number(), external_data: z.boolean(), parts: z.number().optional(), bytes: z.number(), created_at: z.string() })),
+  models: z.array(z.object({ sha256: z.string(), id: z.string(), engine: z.enum(['onnxruntime', 'edge-vit']).optional(), dim: z.number(), external_data: z.boolean(), parts: z.number().optional(), bytes: z.number(), created_at: z.string() })),
 });
 
 export type LabelSetInfo = z.infer<typeof labelSetInfo>;
@@ -102,16 +104,31 @@ export type StoredModelFile = z.infer<typeof storedModelFile>;
 export type PublishedModel = z.infer<typeof publishedModel>;
 export type ModelList = z.infer<typeof modelList>;
 
-/** What `PUT /v1/admin/models/:sha256` takes: the worker checks it against the stored files. */
-export interface ModelManifestUpload {
+interface ManifestUploadBase {
   id: string;
   dim: number;
   image_size: number;
   preprocessor_config: unknown;
-  files: Partial<Record<typeof VISION_GRAPH | typeof VISION_DATA, ModelFileEntry>>;
+}
+
+/** An ONNX encoder run by onnxruntime-web (manifests without `engine` mean this). */
+export interface OnnxManifestUpload extends ManifestUploadBase {
+  engine?: 'onnxruntime';
+  files: { [VISION_GRAPH]: ModelFileEntry; [VISION_DATA]?: ModelFileEntry };
   /** The encoder as consecutive models (vision_model.part<k>.onnx [+ .data]), loaded one part at a time. */
   parts?: Array<{ onnx: ModelFileEntry; data?: ModelFileEntry }>;
 }
+
+/** The edge-vit engine's weight file, streamed into WASM memory by the worker. */
+export interface EdgeVitManifestUpload extends ManifestUploadBase {
+  engine: 'edge-vit';
+  files: { [VISION_EDGE_VIT]: ModelFileEntry };
+  /** Never: the worker streams the one weight file into the engine (typed so, callers read `parts` of either kind). */
+  parts?: undefined;
+}
+
+/** What `PUT /v1/admin/models/:sha256` takes: the worker checks it against the stored files. */
+export type ModelManifestUpload = OnnxManifestUpload | EdgeVitManifestUpload;
 
 export interface ModelFileEntry {
   sha256: string;

@@ -8,9 +8,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CheckpointError, InvalidArgumentError } from '../../core/errors.ts';
-import { partDataName, partGraphName, VISION_DATA, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
+import { partDataName, partGraphName, VISION_DATA, VISION_EDGE_VIT, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
+import { servedEncoder } from '../checkpoint.ts';
 import { splitEncoder } from '../export/split-model.ts';
-import type { ModelFileEntry, ModelManifestUpload } from './admin-client.ts';
+import type { ModelFileEntry, ModelManifestUpload, OnnxManifestUpload } from './admin-client.ts';
 
 const configSchema = z.object({ projection_dim: z.number().int().positive(), vision_config: z.object({ image_size: z.number().int().positive() }) });
 
@@ -49,19 +50,31 @@ function memoryUpload(name: ModelFileName, bytes: Uint8Array): ModelUpload {
 
 /**
  * The manifest of a model folder: config.json gives dim and input size, preprocessor_config.json
- * is sent as is, and the encoder is `onnx` (default onnx/vision_model.onnx) plus, when it exists,
- * the weights file next to it. The sha256 is that of the encoder file: the one label sets built
- * from this folder record.
+ * is sent as is, and the encoder is the folder's served encoder (checkpoint.ts servedEncoder):
+ * DIR/vision_model.edge-vit for the edge-vit engine when the folder has one, else `onnx` (default
+ * onnx/vision_model.onnx) plus, when it exists, the weights file next to it. The sha256 is that of
+ * the encoder file: the one label sets built from this folder record.
+ * `edgeVit`: an edge-vit weight file from elsewhere (then label sets need that sha256 too).
  *
  * With `parts` > 1 the encoder is also cut into that many consecutive models, each with its
  * weights as external data (vision_model.part<k>.onnx + .data), which the worker loads one at a
  * time; then the whole graph is uploaded as the model's identity but not its weights file.
  */
-export function readModelFolder(dir: string, opts: { id?: string; onnx?: string; parts?: number } = {}): ModelFolderFiles {
+export function readModelFolder(dir: string, opts: { id?: string; onnx?: string; edgeVit?: string; parts?: number } = {}): ModelFolderFiles {
   const root = resolve(dir);
   const config = configSchema.safeParse(readJson(join(root, 'config.json')));
   if (!config.success) throw new CheckpointError(`${join(root, 'config.json')} has no projection_dim / vision_config.image_size: is this a CLIP checkpoint?`);
   const preprocessor = readJson(join(root, 'preprocessor_config.json'));
+  const base = { id: opts.id ?? basename(root), dim: config.data.projection_dim, image_size: config.data.vision_config.image_size, preprocessor_config: preprocessor };
+  if (opts.onnx && opts.edgeVit) throw new InvalidArgumentError('--onnx and --edge-vit name two encoders: publish one of them.');
+  const served = servedEncoder(root);
+  const edgeVit = opts.edgeVit ? resolve(opts.edgeVit) : !opts.onnx && served.engine === 'edge-vit' ? served.path : null;
+  if (edgeVit !== null) {
+    if (!existsSync(edgeVit)) throw new CheckpointError(`${edgeVit} not found: the edge-vit weight file to publish (export one with \`npx prompt-edge export-vision --precision int8 --engine edge-vit\`).`);
+    if ((opts.parts ?? 1) > 1) throw new InvalidArgumentError(`--parts cuts ONNX encoders; ${basename(edgeVit)} is an edge-vit weight file, which the worker streams into the engine without holding it (no parts needed).`);
+    const file = fileUpload(VISION_EDGE_VIT, edgeVit);
+    return { sha256: file.entry.sha256, manifest: { engine: 'edge-vit', ...base, files: { [VISION_EDGE_VIT]: file.entry } }, uploads: [file] };
+  }
   const onnx = resolve(opts.onnx ?? join(root, 'onnx', VISION_GRAPH));
   if (!existsSync(onnx)) throw new CheckpointError(`${onnx} not found: the image encoder to publish (export one with \`npx prompt-edge export-vision\`).`);
   // export-vision --external-data writes <out>.data and names it so in the graph.
@@ -74,7 +87,7 @@ export function readModelFolder(dir: string, opts: { id?: string; onnx?: string;
   const graph = fileUpload(VISION_GRAPH, onnx);
   const parts = opts.parts ?? 1;
   const uploads: ModelUpload[] = [graph];
-  let partEntries: ModelManifestUpload['parts'];
+  let partEntries: OnnxManifestUpload['parts'];
   if (parts > 1) {
     const split = splitEncoder(new Uint8Array(readFileSync(onnx)), hasData ? new Uint8Array(readFileSync(data)) : undefined, parts, partDataName);
     partEntries = split.map((p, k) => {
@@ -86,18 +99,8 @@ export function readModelFolder(dir: string, opts: { id?: string; onnx?: string;
   } else if (hasData) {
     uploads.push(fileUpload(VISION_DATA, data));
   }
-  const files: ModelManifestUpload['files'] = {};
-  for (const u of uploads) if (u.name === VISION_GRAPH || u.name === VISION_DATA) files[u.name] = u.entry;
-  return {
-    sha256: graph.entry.sha256,
-    manifest: {
-      id: opts.id ?? basename(root),
-      dim: config.data.projection_dim,
-      image_size: config.data.vision_config.image_size,
-      preprocessor_config: preprocessor,
-      files,
-      ...(partEntries ? { parts: partEntries } : {}),
-    },
-    uploads,
-  };
+  const files: OnnxManifestUpload['files'] = { [VISION_GRAPH]: graph.entry };
+  const dataUpload = uploads.find((u) => u.name === VISION_DATA);
+  if (dataUpload) files[VISION_DATA] = dataUpload.entry;
+  return { sha256: graph.entry.sha256, manifest: { ...base, files, ...(partEntries ? { parts: partEntries } : {}) }, uploads };
 }

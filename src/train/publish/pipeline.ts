@@ -169,7 +169,7 @@ export interface TargetCheck {
 async function checkTarget(o: TrainAndPublishOptions, tenant: string, ckpt: ClipCheckpoint, ctx: PipelineContext, ui: PipelineUi): Promise<TargetCheck> {
   const target = resolveTarget(o.target, ctx);
   const client = new AdminClient(target);
-  const { exists, plan } = await preflight(client, target, o, tenant, ckpt.visionSha256, ctx, ui);
+  const { exists, plan } = await preflight(client, target, o, tenant, ckpt.served.sha256, ctx, ui);
   ui.info(`target ${target.baseUrl}: model ok; tenant ${tenant} ${exists ? 'exists' : 'will be created'}` +
     (plan.kind === 'given' ? ` (live check with the key from ${plan.source})` : plan.kind === 'rotate' ? ' (its key will be rotated for the live check)' : plan.kind === 'none' ? ' (live check disabled)' : ''));
   return { target, client, tenantExists: exists, plan };
@@ -238,7 +238,7 @@ function reportStep(
   const shots = method.usesImages ? split.shots : null;
   const summary: RunSummary = {
     status: gate.publish ? 'evaluated' : 'refused',
-    tenant, labelset: name, method: o.method, target: data.target.baseUrl, model_id: ckpt.modelId, model_sha256: ckpt.visionSha256,
+    tenant, labelset: name, method: o.method, target: data.target.baseUrl, model_id: ckpt.modelId, model_sha256: ckpt.served.sha256,
     artifact: artifactPath, report: reportPath, artifact_version: artifact.version, data: data.folder.root,
     eval: { source: split.source, description: split.description, n: ev.result.n, per_class_split: split.perClass },
     shots, requested_shots: o.shots, seed: o.seed, train_n: fitted.trainN,

@@ -105,7 +105,7 @@ export function coopHead(s: CoopSettings): HeadMethod {
       const artifact: LabelSetArtifact = {
         labels: [...set.labels],
         modelId: ctx.ckpt.modelId,
-        modelSha256: ctx.ckpt.visionSha256,
+        modelSha256: ctx.ckpt.served.sha256,
         logitScale: ctx.ckpt.logitScale,
         method: 'coop',
         createdAt: new Date().toISOString(),

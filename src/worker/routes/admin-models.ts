@@ -10,9 +10,9 @@ import type { Env } from '../env.ts';
 import { HttpError } from '../http/errors.ts';
 import { readJsonObject } from '../http/json-body.ts';
 import { mediaType } from '../http/read-image.ts';
-import { isDataFile, MAX_MODEL_PARTS, parseModelFileName, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
+import { isDataFile, isIdentityFile, MAX_MODEL_PARTS, parseModelFileName, VISION_EDGE_VIT, type ModelFileName } from '../../core/model-files.ts';
 import { MODEL_SHA256 } from '../store/keys.ts';
-import { manifestFiles, modelManifestInput, type ModelManifest, type ModelManifestInput } from '../store/model-manifest.ts';
+import { manifestEngine, manifestFiles, modelManifestInput, type ModelManifest, type ModelManifestInput } from '../store/model-manifest.ts';
 import type { Storage } from '../store/storage.ts';
 import { configuredModelSha256 } from '../vision/served-model.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
@@ -32,7 +32,7 @@ function parseSha256(raw: string | undefined, what: string): string {
 function parseFileName(raw: string): ModelFileName {
   const file = parseModelFileName(raw);
   if (file === null) {
-    throw new HttpError('not_found', `A model has no file "${raw}": the files are vision_model.onnx, vision_model.onnx.data and, for a model in parts, vision_model.part<k>.onnx[.data] (k = 0..${MAX_MODEL_PARTS - 1}).`);
+    throw new HttpError('not_found', `A model has no file "${raw}": the files are vision_model.onnx, vision_model.onnx.data and, for a model in parts, vision_model.part<k>.onnx[.data] (k = 0..${MAX_MODEL_PARTS - 1}); or ${VISION_EDGE_VIT} for the edge-vit engine.`);
   }
   return file;
 }
@@ -76,10 +76,11 @@ function summary(m: ModelManifest) {
   return {
     sha256: m.sha256,
     id: m.id,
+    engine: manifestEngine(m),
     dim: m.dim,
     image_size: m.image_size,
     external_data: files.some((f) => isDataFile(f.name)),
-    parts: m.parts?.length ?? 0,
+    parts: m.engine === 'edge-vit' ? 0 : (m.parts?.length ?? 0),
     bytes: files.reduce((n, f) => n + f.entry.bytes, 0),
     created_at: m.created_at,
   };
@@ -119,9 +120,9 @@ export function adminModelRoutes(deps: AdminModelRouteDeps) {
   app.put(`${base}/:sha256/:file`, async (c) => {
     const sha = parseSha256(c.req.param('sha256'), 'The model in the path');
     const file = parseFileName(c.req.param('file'));
-    // The graph is stored under its own sha256; every other file's (weights, parts) comes with the request.
+    // The identity file (ONNX graph or edge-vit weights) is stored under its own sha256; every other file's (weights, parts) comes with the request.
     const query = c.req.query('sha256');
-    const fileSha = file === VISION_GRAPH && query === undefined ? sha : parseSha256(query, `The sha256 of ${file} (?sha256=)`);
+    const fileSha = isIdentityFile(file) && query === undefined ? sha : parseSha256(query, `The sha256 of ${file} (?sha256=)`);
     const type = mediaType(c.req.header('content-type') ?? null);
     if (!FILE_TYPES.has(type)) throw new UnsupportedMediaTypeError(`Content-Type ${type} is not accepted for a model file: send it as application/octet-stream.`);
     const bytes = declaredLength(c.req.raw);

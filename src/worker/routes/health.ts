@@ -1,6 +1,7 @@
 /**
  * GET /healthz: liveness. Cheap on purpose (never loads the model: a model in R2 costs one read of
- * its small manifest per isolate); names the model label sets must match and where it comes from.
+ * its small manifest per isolate); names the model label sets must match, where it comes from, what
+ * runs it and, once it is loaded, the encoder's WASM memory as the isolate sees it.
  */
 import { Hono } from 'hono';
 import type { Env } from '../env.ts';
@@ -19,14 +20,18 @@ export function healthRoutes(deps: HealthDeps) {
     // An R2 model whose manifest is missing or corrupted answers 503 here too: the worker cannot classify.
     const d = await model.describe();
     const timings = model.loadTimings;
+    const status = model.encoderStatus;
     return c.json({
       ok: true,
       status: 'ok',
       model: d.id,
       model_sha256: d.sha256,
       model_source: d.source,
+      engine: d.engine,
       model_loaded: model.loaded,
       ...(timings ? { model_load_ms: timings } : {}),
+      // Measured now, inside this isolate (WASM memory only grows: this is also its peak so far).
+      ...(status ? { engine_relaxed_simd: status.relaxedSimd, wasm_memory_bytes: status.wasmMemoryBytes } : {}),
     });
   });
   app.all('/healthz', methodNotAllowed('GET', 'HEAD'));

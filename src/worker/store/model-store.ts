@@ -1,14 +1,15 @@
 /**
- * Vision models in R2, one folder per model keyed by the sha256 of its vision_model.onnx
- * (models/<sha256>/: the graph, optionally its external-data weights, and manifest.json). Files are
+ * Vision models in R2, one folder per model keyed by the sha256 of its identity file
+ * (models/<sha256>/: vision_model.onnx, optionally its external-data weights or parts, and
+ * manifest.json; or vision_model.edge-vit and manifest.json for the edge-vit engine). Files are
  * streamed into R2 with their sha256, which R2 checks against what it received, so a body cut short
  * or altered in transit is never stored. The manifest is written last and create-only: a model with
  * a manifest is complete and never changes (docs/storage.md, "Vision models in R2").
  */
 import { HttpError } from '../http/errors.ts';
-import { VISION_GRAPH } from '../../core/model-files.ts';
+import { isIdentityFile } from '../../core/model-files.ts';
 import { r2Keys, type ModelFileName } from './keys.ts';
-import { manifestContent, manifestFiles, MODEL_MANIFEST_FORMAT, modelManifest, type ModelManifest, type ModelManifestInput } from './model-manifest.ts';
+import { identityEntry, manifestContent, manifestFiles, MODEL_MANIFEST_FORMAT, modelManifest, type ModelManifest, type ModelManifestInput } from './model-manifest.ts';
 import { parseRecord } from './records.ts';
 
 /** What R2 says about a stored file: its size and the sha256 R2 verified when it was put (null if it was put without one). */
@@ -73,6 +74,12 @@ export class ModelStore {
     return hex(await digest.digest);
   }
 
+  /** One file as a stream (the edge-vit loader copies it into WASM memory as it arrives), with its stored size; null when missing. */
+  async open(sha256: string, file: ModelFileName): Promise<{ body: ReadableStream<Uint8Array>; bytes: number } | null> {
+    const obj = await this.bucket.get(r2Keys.modelFile(sha256, file));
+    return obj === null ? null : { body: obj.body, bytes: obj.size };
+  }
+
   /** The bytes of one file as stored (not verified here: the loader checks them against the manifest). */
   async read(sha256: string, file: ModelFileName): Promise<Uint8Array<ArrayBuffer> | null> {
     const obj = await this.bucket.get(r2Keys.modelFile(sha256, file));
@@ -87,17 +94,17 @@ export class ModelStore {
    * can only be the one its manifest names.
    */
   async putFile(sha256: string, file: ModelFileName, body: ReadableStream<Uint8Array>, bytes: number, fileSha256: string): Promise<'created' | 'exists'> {
-    if (file === VISION_GRAPH && fileSha256 !== sha256) {
-      throw new HttpError('invalid_argument', `${VISION_GRAPH} is stored under its own sha256: the sha256 given (${fileSha256}) is not the one in the path (${sha256}).`);
+    if (isIdentityFile(file) && fileSha256 !== sha256) {
+      throw new HttpError('invalid_argument', `${file} is stored under its own sha256: the sha256 given (${fileSha256}) is not the one in the path (${sha256}).`);
     }
-    if (file !== VISION_GRAPH) {
+    if (!isIdentityFile(file)) {
       const published = await this.manifest(sha256);
       const declared = published === null ? undefined : manifestFiles(published).find((f) => f.name === file)?.entry;
       if (published !== null && declared?.sha256 !== fileSha256) {
         throw new HttpError(
           'conflict',
           declared
-            ? `Model ${sha256} is published with a ${file} of sha256 ${declared.sha256}; a published model never changes. A model with other weights needs its own ${VISION_GRAPH}.`
+            ? `Model ${sha256} is published with a ${file} of sha256 ${declared.sha256}; a published model never changes. A model with other weights needs its own ${identityEntry(published).name}.`
             : `Model ${sha256} is published without a ${file}; a published model never changes.`,
         );
       }
@@ -132,20 +139,21 @@ export class ModelStore {
    * again is a no-op (`created: false`); a different one for a published model is a conflict.
    */
   async publish(sha256: string, input: ModelManifestInput): Promise<{ manifest: ModelManifest; created: boolean }> {
-    if (input.files['vision_model.onnx'].sha256 !== sha256) {
-      throw new HttpError('invalid_argument', `files["vision_model.onnx"].sha256 (${input.files['vision_model.onnx'].sha256}) must be the model's sha256 in the path (${sha256}).`);
+    const identity = identityEntry(input);
+    if (identity.entry.sha256 !== sha256) {
+      throw new HttpError('invalid_argument', `files["${identity.name}"].sha256 (${identity.entry.sha256}) must be the model's sha256 in the path (${sha256}).`);
     }
     const existing = await this.manifest(sha256);
     if (existing !== null) return this.samePublished(existing, input);
     for (const { name: file, entry: want } of manifestFiles(input)) {
       const stored = await this.stat(sha256, file);
-      const upload = `upload it first: PUT /v1/admin/models/${sha256}/${file}${file !== VISION_GRAPH ? `?sha256=${want.sha256}` : ''}`;
+      const upload = `upload it first: PUT /v1/admin/models/${sha256}/${file}${isIdentityFile(file) ? '' : `?sha256=${want.sha256}`}`;
       if (stored === null) throw new HttpError('conflict', `models/${sha256}/${file} is not in R2 yet; ${upload}.`);
       if (stored.bytes !== want.bytes) throw new HttpError('conflict', `models/${sha256}/${file} holds ${stored.bytes} bytes, the manifest says ${want.bytes}; ${upload}.`);
       const actual = stored.sha256 ?? (await this.hashStored(sha256, file));
       if (actual !== want.sha256) throw new HttpError('conflict', `models/${sha256}/${file} has sha256 ${actual ?? '(gone)'}, the manifest says ${want.sha256}; ${upload}.`);
     }
-    const manifest: ModelManifest = { format: MODEL_MANIFEST_FORMAT, sha256, ...input, created_at: this.now().toISOString() };
+    const manifest: ModelManifest = { ...input, format: MODEL_MANIFEST_FORMAT, sha256, created_at: this.now().toISOString() };
     const written = await this.bucket.put(r2Keys.modelManifest(sha256), JSON.stringify(manifest), {
       onlyIf: { etagDoesNotMatch: '*' },
       httpMetadata: { contentType: 'application/json' },

@@ -5,8 +5,9 @@
  * serialised because onnxruntime-web does not support concurrent run() calls on one session.
  */
 import { l2Normalize } from '../../core/scoring.ts';
+import type { VisionEncoder, VisionEncoderStatus } from './encoder.ts';
 import type { VisionModelFiles } from './model.ts';
-import { createOrtSession, ort } from './ort-wasm.ts';
+import { createOrtSession, ort, ortWasmMemoryBytes } from './ort-wasm.ts';
 
 /** One session of the chain and the tensors it reads and hands on. */
 interface Stage {
@@ -21,7 +22,8 @@ export interface PartedModelFiles {
   read(part: number): Promise<VisionModelFiles>;
 }
 
-export class ImageEncoder {
+export class ImageEncoder implements VisionEncoder {
+  readonly engine = 'onnxruntime' as const;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -31,6 +33,10 @@ export class ImageEncoder {
     /** Embedding dimension, e.g. 128. */
     readonly dim: number,
   ) {}
+
+  get status(): VisionEncoderStatus {
+    return { engine: this.engine, relaxedSimd: null, wasmMemoryBytes: ortWasmMemoryBytes() };
+  }
 
   /** Number of ONNX sessions (1, or the number of parts). */
   get sessions(): number {

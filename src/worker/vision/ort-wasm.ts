@@ -27,6 +27,19 @@ function isMarker(source: unknown): boolean {
 }
 
 let patchDepth = 0;
+/** onnxruntime-web's linear memory, found when its instance is created (one per isolate). */
+let ortMemory: WebAssembly.Memory | null = null;
+
+function findMemory(instance: WebAssembly.Instance, imports: WebAssembly.Imports | undefined): WebAssembly.Memory | null {
+  for (const v of Object.values(instance.exports)) if (v instanceof WebAssembly.Memory) return v;
+  for (const ns of Object.values(imports ?? {})) for (const v of Object.values(ns)) if (v instanceof WebAssembly.Memory) return v;
+  return null;
+}
+
+/** onnxruntime-web's WASM memory in bytes (`memory.buffer.byteLength`), null before its first session. */
+export function ortWasmMemoryBytes(): number | null {
+  return ortMemory === null ? null : ortMemory.buffer.byteLength;
+}
 let original: Instantiate | null = null;
 
 function installPatch(module: WebAssembly.Module): void {
@@ -36,6 +49,7 @@ function installPatch(module: WebAssembly.Module): void {
   const patched = async (source: unknown, imports?: WebAssembly.Imports): Promise<unknown> => {
     if (isMarker(source)) {
       const instance = await orig(module, imports);
+      ortMemory = findMemory(instance, imports);
       return { instance, module } satisfies WebAssembly.WebAssemblyInstantiatedSource;
     }
     return (orig as (s: unknown, i?: WebAssembly.Imports) => Promise<unknown>)(source, imports);

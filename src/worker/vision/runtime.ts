@@ -1,12 +1,14 @@
 /**
- * Everything that turns image bytes into an embedding, loaded once per isolate: the ORT session,
- * the image preprocessor and the JPEG decoder's WASM instance.
+ * Everything that turns image bytes into an embedding, loaded once per isolate: the image encoder
+ * (onnxruntime-web or the edge-vit engine), the image preprocessor and the JPEG decoder's WASM instance.
  */
 import { provideImageCodecs, type ImageCodecSources } from '../../core/image/decode.ts';
 import { initJpegDecoder } from '../../core/image/jpeg-decoder.ts';
 import type { RgbImage } from '../../core/image/rgb-image.ts';
-import { ImageEncoder, type PartedModelFiles } from './image-encoder.ts';
-import type { VisionModelFiles, VisionModelInfo, VisionModelSpec } from './model.ts';
+import type { EdgeVitHost, EdgeVitSimd } from './edge-vit-host.ts';
+import type { VisionEncoder } from './encoder.ts';
+import { ImageEncoder } from './image-encoder.ts';
+import type { VisionModelInfo, VisionModelSpec } from './model.ts';
 
 /** RGB image -> the model's CHW float input ([3, S, S]). */
 export interface ImagePreprocessor {
@@ -16,7 +18,7 @@ export interface ImagePreprocessor {
 export interface VisionRuntime {
   /** The model's description, without its bytes (a model read from R2 must not stay in memory twice). */
   readonly spec: VisionModelInfo;
-  readonly encoder: ImageEncoder;
+  readonly encoder: VisionEncoder;
   readonly preprocessor: ImagePreprocessor;
 }
 
@@ -27,23 +29,22 @@ export interface VisionRuntimeOptions {
   readonly imageCodecs?: ImageCodecSources;
   /** Builds the preprocessor from the model's preprocessor_config.json. */
   readonly createPreprocessor: (preprocessorConfig: unknown) => ImagePreprocessor;
+  /** The edge-vit engine with its compiled modules, using the relaxed- or plain-SIMD build; absent: such models are refused (503). */
+  readonly edgeVit?: (simd: EdgeVitSimd) => EdgeVitHost;
 }
 
 /** The runtime of a bundled model. */
 export function loadVisionRuntime(spec: VisionModelSpec, options: VisionRuntimeOptions): Promise<VisionRuntime> {
-  return createVisionRuntime(spec, { onnx: new Uint8Array(spec.onnx) }, options);
+  return createVisionRuntime(spec, () => ImageEncoder.create({ onnx: new Uint8Array(spec.onnx) }, { imageSize: spec.imageSize, dim: spec.dim }), options);
 }
 
 /**
- * The runtime of a model given as bytes, or as parts read one at a time; it keeps no reference to
- * the bytes, so the caller's copy can be collected once the session exists.
+ * The runtime of a model whose encoder `createEncoder` makes (from bytes, parts or a stream); the
+ * runtime keeps no reference to the bytes, so the caller's copy can be collected once it exists.
  */
-export async function createVisionRuntime(info: VisionModelInfo, files: VisionModelFiles | PartedModelFiles, options: VisionRuntimeOptions): Promise<VisionRuntime> {
+export async function createVisionRuntime(info: VisionModelInfo, createEncoder: () => Promise<VisionEncoder>, options: VisionRuntimeOptions): Promise<VisionRuntime> {
   const preprocessor = options.createPreprocessor(info.preprocessorConfig);
   if (options.imageCodecs) provideImageCodecs(options.imageCodecs);
-  const [encoder] = await Promise.all([
-    ImageEncoder.create(files, { imageSize: info.imageSize, dim: info.dim }),
-    initJpegDecoder(options.jpegDecoderWasm),
-  ]);
+  const [encoder] = await Promise.all([createEncoder(), initJpegDecoder(options.jpegDecoderWasm)]);
   return { spec: info, encoder, preprocessor };
 }

@@ -4,7 +4,9 @@
  * R2"), for models too large to bundle. Either way it is loaded on the isolate's first request that
  * needs it and kept for the isolate's life; concurrent first requests share one load.
  *
- * An R2 model is read whole, or part by part for a model stored in parts (each part read only
+ * An edge-vit model (manifest `engine: "edge-vit"`) is streamed from R2 straight into the engine's
+ * WASM memory and hashed on the way (edge-vit-encoder.ts); onnxruntime-web is not loaded for it.
+ * An ONNX model is read whole, or part by part for a model stored in parts (each part read only
  * once the previous part's session exists, so the isolate holds one part's bytes at a time), every
  * file checked against its sha256 (the graph's is the model's own, the one label sets record)
  * before onnxruntime sees a byte: a corrupted object is refused
@@ -14,11 +16,14 @@
 import type { Env } from '../env.ts';
 import { HttpError } from '../http/errors.ts';
 import { lazy, type Lazy } from '../runtime/lazy.ts';
-import { partDataName, partGraphName, VISION_DATA, VISION_GRAPH } from '../../core/model-files.ts';
+import { partDataName, partGraphName, VISION_DATA, VISION_EDGE_VIT, VISION_GRAPH, type VisionEngineName } from '../../core/model-files.ts';
 import { MODEL_SHA256, r2Keys, type ModelFileName } from '../store/keys.ts';
-import type { ModelFileEntry, ModelManifest } from '../store/model-manifest.ts';
+import { manifestEngine, type EdgeVitModelManifest, type ModelFileEntry, type ModelManifest, type OnnxModelManifest } from '../store/model-manifest.ts';
 import { ModelStore } from '../store/model-store.ts';
-import type { PartedModelFiles } from './image-encoder.ts';
+import { EdgeVitEncoder, WeightFileMismatch } from './edge-vit-encoder.ts';
+import { parseEdgeVitSimd, type EdgeVitSimd } from './edge-vit-host.ts';
+import type { VisionEncoder, VisionEncoderStatus } from './encoder.ts';
+import { ImageEncoder, type PartedModelFiles } from './image-encoder.ts';
 import { sha256Hex, type VisionModelFiles, type VisionModelInfo, type VisionModelSpec } from './model.ts';
 import { createVisionRuntime, loadVisionRuntime, type VisionRuntime, type VisionRuntimeOptions } from './runtime.ts';
 
@@ -27,19 +32,21 @@ export type ModelSource = 'bundled' | 'r2';
 /** What label sets are checked against, and what /healthz and classify report. */
 export interface ModelDescription {
   readonly id: string;
-  /** sha256 of the model's vision_model.onnx: a label set's `model_sha256` must equal it. */
+  /** sha256 of the model's identity file (vision_model.onnx or vision_model.edge-vit): a label set's `model_sha256` must equal it. */
   readonly sha256: string;
+  /** What runs it (from the manifest, known before the model is loaded). */
+  readonly engine: VisionEngineName;
   readonly dim: number;
   readonly source: ModelSource;
 }
 
 /** Where the first load of the isolate spent its time, ms (wall clock: locally meaningful, see docs/api.md). */
 export interface ModelLoadTimings {
-  /** Reading the files from R2 (0 for the bundled model). */
+  /** Reading the files from R2 (0 for the bundled model); for edge-vit, waiting for the stream's chunks. */
   readonly fetch: number;
   /** sha256 of every file (0 for the bundled model: it is part of the deployed code). */
   readonly verify: number;
-  /** onnxruntime session, preprocessor and JPEG decoder. */
+  /** onnxruntime session (or, for edge-vit, copying the chunks into WASM memory and creating the engine), preprocessor and JPEG decoder. */
   readonly session: number;
   readonly total: number;
 }
@@ -56,6 +63,8 @@ export interface ServedModel {
   /** True once the runtime is loaded (never triggers a load). */
   readonly loaded: boolean;
   readonly loadTimings: ModelLoadTimings | null;
+  /** What runs the loaded encoder and its WASM memory now; null until loaded. */
+  readonly encoderStatus: VisionEncoderStatus | null;
 }
 
 export interface ModelLoadOptions {
@@ -94,6 +103,13 @@ abstract class LazyServedModel implements ServedModel {
   get loadTimings(): ModelLoadTimings | null {
     return this.timings;
   }
+
+  get encoderStatus(): VisionEncoderStatus | null {
+    return this.encoder?.status ?? null;
+  }
+
+  /** Set by the loads: the runtime's encoder, for /healthz without awaiting anything. */
+  protected encoder: VisionEncoder | null = null;
 }
 
 export class BundledModel extends LazyServedModel {
@@ -104,6 +120,7 @@ export class BundledModel extends LazyServedModel {
     const runtime = await loadVisionRuntime(this.spec, this.options);
     const t1 = performance.now();
     this.timings = { fetch: 0, verify: 0, session: ms(t0, t1), total: ms(t0, t1) };
+    this.encoder = runtime.encoder;
     return runtime;
   });
 
@@ -115,7 +132,7 @@ export class BundledModel extends LazyServedModel {
   }
 
   async describe(): Promise<ModelDescription> {
-    return { id: this.spec.id, sha256: await this.sha256.get(), dim: this.spec.dim, source: this.source };
+    return { id: this.spec.id, sha256: await this.sha256.get(), dim: this.spec.dim, source: this.source, engine: 'onnxruntime' };
   }
 }
 
@@ -131,6 +148,8 @@ export class R2Model extends LazyServedModel {
     private readonly store: ModelStore,
     private readonly options: VisionRuntimeOptions,
     opts: ModelLoadOptions = {},
+    /** Which edge-vit build a model of that engine runs on (EDGE_VIT_SIMD). */
+    private readonly simd: EdgeVitSimd = 'relaxed',
   ) {
     super();
     this.retryAfterMs = opts.retryAfterMs ?? DEFAULT_MODEL_RETRY_AFTER_MS;
@@ -141,7 +160,7 @@ export class R2Model extends LazyServedModel {
 
   async describe(): Promise<ModelDescription> {
     const m = await this.manifest.get();
-    return { id: m.id, sha256: this.sha256, dim: m.dim, source: this.source };
+    return { id: m.id, sha256: this.sha256, dim: m.dim, source: this.source, engine: manifestEngine(m) };
   }
 
   private unavailable(problem: string): HttpError {
@@ -208,10 +227,50 @@ export class R2Model extends LazyServedModel {
   }
 
   private async load(): Promise<VisionRuntime> {
-    const t0 = performance.now();
     const manifest = await this.manifest.get();
-    // A fresh description without bytes: the runtime must not keep the model alive after session creation.
+    // A fresh description without bytes: the runtime must not keep the model alive after it is loaded.
     const info: VisionModelInfo = { id: manifest.id, preprocessorConfig: manifest.preprocessor_config, imageSize: manifest.image_size, dim: manifest.dim };
+    return manifest.engine === 'edge-vit' ? this.loadEdgeVit(manifest, info) : this.loadOnnx(manifest, info);
+  }
+
+  /** The edge-vit weight file, streamed from R2 into the engine (hashed on the way), checked before anything is served. */
+  private async loadEdgeVit(manifest: EdgeVitModelManifest, info: VisionModelInfo): Promise<VisionRuntime> {
+    const t0 = performance.now();
+    const createHost = this.options.edgeVit;
+    if (!createHost) throw this.unavailable(`Vision model ${this.sha256} (${manifest.id}) runs on the edge-vit engine, which this worker was built without.`);
+    const key = r2Keys.modelFile(this.sha256, VISION_EDGE_VIT);
+    const want = { sha256: this.sha256, bytes: manifest.files[VISION_EDGE_VIT].bytes };
+    let split = { read: 0, verify: 0, load: 0 };
+    const encoder = async (): Promise<VisionEncoder> => {
+      const file = await this.store.open(this.sha256, VISION_EDGE_VIT);
+      if (file === null) throw this.unavailable(`${key} is missing from R2. Upload it again with \`npx prompt-edge model publish\`.`);
+      if (file.bytes !== want.bytes) {
+        await file.body.cancel().catch(() => undefined);
+        throw this.unavailable(`${key} is corrupted: it holds ${file.bytes} bytes, its manifest says ${want.bytes}. It is not served; upload it again with \`npx prompt-edge model publish\`.`);
+      }
+      let loaded: Awaited<ReturnType<typeof EdgeVitEncoder.fromStream>>;
+      try {
+        loaded = await EdgeVitEncoder.fromStream(createHost(this.simd), file.body, want);
+      } catch (err) {
+        if (err instanceof WeightFileMismatch) throw this.unavailable(`${key} is corrupted: ${err.message}. It is not served; upload it again with \`npx prompt-edge model publish\`.`);
+        throw this.unavailable(`The edge-vit engine refused vision model ${this.sha256} (${manifest.id}): ${err instanceof Error ? err.message : String(err)}.`);
+      }
+      split = loaded.timings;
+      const e = loaded.encoder;
+      if (e.imageSize !== info.imageSize || e.dim !== info.dim) {
+        throw this.unavailable(`${key} is a ${e.imageSize}px encoder of dimension ${e.dim}, but its manifest says ${info.imageSize}px and dimension ${info.dim}. Publish it again with \`npx prompt-edge model publish\`.`);
+      }
+      return e;
+    };
+    const runtime = await createVisionRuntime(info, encoder, this.options);
+    const total = ms(t0, performance.now());
+    this.timings = { fetch: ms(0, split.read), verify: ms(0, split.verify), session: Math.max(0, ms(0, total - split.read - split.verify)), total };
+    this.encoder = runtime.encoder;
+    return runtime;
+  }
+
+  private async loadOnnx(manifest: OnnxModelManifest, info: VisionModelInfo): Promise<VisionRuntime> {
+    const t0 = performance.now();
     const spent = { read: 0, verify: 0 };
     const parts = manifest.parts;
     let source: VisionModelFiles | PartedModelFiles;
@@ -231,7 +290,7 @@ export class R2Model extends LazyServedModel {
     const t1 = performance.now();
     let runtime: VisionRuntime;
     try {
-      runtime = await createVisionRuntime(info, source, this.options);
+      runtime = await createVisionRuntime(info, () => ImageEncoder.create(source, { imageSize: info.imageSize, dim: info.dim }), this.options);
     } catch (err) {
       if (err instanceof HttpError) throw err; // a part that could not be read
       throw this.unavailable(`onnxruntime could not create a session from vision model ${this.sha256} (${manifest.id}): ${err instanceof Error ? err.message : String(err)}.`);
@@ -242,6 +301,7 @@ export class R2Model extends LazyServedModel {
     const total = ms(t0, t2);
     const fetch = Math.max(0, ms(0, spent.read - spent.verify));
     this.timings = { fetch, verify: ms(0, spent.verify), session: Math.max(0, ms(0, t2 - t1 - (parts ? spent.read : 0))), total };
+    this.encoder = runtime.encoder;
     return runtime;
   }
 }
@@ -281,7 +341,13 @@ export class ModelChoice {
     if (sha === null) return (this.chosen = new BundledModel(this.bundled, this.options));
     const bucket = (this.opts.bucket ?? ((e: Env) => e.LABELSETS))(env);
     if (!bucket) throw new HttpError('internal', 'VISION_MODEL_SHA256 is set but this worker has no LABELSETS (R2) binding to read the model from; add it to wrangler.toml (docs/storage.md).');
-    return (this.chosen = new R2Model(sha, new ModelStore(bucket), this.options, this.opts));
+    let simd: EdgeVitSimd;
+    try {
+      simd = parseEdgeVitSimd(env.EDGE_VIT_SIMD);
+    } catch (err) {
+      throw new HttpError('internal', (err as Error).message);
+    }
+    return (this.chosen = new R2Model(sha, new ModelStore(bucket), this.options, this.opts, simd));
   }
 
   /** The model chosen by select(); only called after it (app.ts selects in its first middleware). */
