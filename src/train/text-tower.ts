@@ -2,7 +2,7 @@
  * TextTower: the frozen CLIP text transformer, from prompt token embeddings to text features,
  * run by onnxruntime-node from graphs the project builds out of model.safetensors
  * (clip/text-tower-graph.ts), with a hand-derived vector-Jacobian product for CoOp training
- * (clip/text-tower-backward.ts).
+ * (the same file: each block's backward beside its forward).
  *
  * Attention is causal and pooling happens at the end token, so tokens after a row's end token
  * cannot change its features: every entry point runs only the first max(eot)+1 positions.
@@ -14,8 +14,7 @@ import type { ClipCheckpoint } from './checkpoint.ts';
 import type { FloatDType } from './onnx/graph-builder.ts';
 import { createSession, sessionOptions, type Device } from './ort-node.ts';
 import { textTowerConfig, validateTextTowerConfig, type TextTowerConfig } from './clip/config.ts';
-import { buildBackwardGraph } from './clip/text-tower-backward.ts';
-import { IO, TextTowerParams, buildForwardGraph, savedActivationNames } from './clip/text-tower-graph.ts';
+import { IO, TextTowerParams, buildBackwardGraph, buildForwardGraph, savedActivationNames } from './clip/text-tower-graph.ts';
 import { TEXT_WEIGHTS } from './clip/weight-names.ts';
 import type { FloatArray, WeightGetter } from './clip/weights.ts';
 
@@ -60,7 +59,7 @@ export class TextTower<T extends FloatArray = Float32Array> {
     this.contextLength = params.config.contextLength;
     this.forward = forward;
     this.options = options;
-    this.savedNames = savedActivationNames(params.config.layers);
+    this.savedNames = savedActivationNames(params.config);
     this.tokenTable = params.weight(TEXT_WEIGHTS.tokenEmbedding, params.config.vocabSize * params.config.width) as T;
   }
 
