@@ -92,15 +92,19 @@ describe('edge-vit on the default model (tiny-clip-cifar10)', () => {
     expect(Math.min(...cos)).toBeGreaterThan(0.999);
   });
 
-  it('gives the same embeddings whatever the chunk sizes, relaxed or plain SIMD, 4x16 or 4x8 tiles', () => {
+  it('gives the same embeddings whatever the chunk sizes and GEMM tiles; the plain-SIMD build agrees', () => {
     const bytes = fileBytes(exported);
     const px = randomPixels(3 * 32 * 32, 5);
     const ref = loadBytes(bytes, bytes.byteLength).encode(px);
     for (const chunk of [1 + 2, 1000, 65536 + 5]) expect(loadBytes(bytes, chunk).encode(px)).toEqual(ref);
-    expect(loadBytes(bytes, 4096, true).encode(px)).toEqual(ref);
-    const loader = createEdgeVitLoader(loadEdgeVitModules(), { tile: '4x8' });
-    loader.write(bytes);
-    expect(loader.finish().encode(px)).toEqual(ref);
+    // the GEMMs are exact integer arithmetic in every build and tile; the plain build's f32 parts
+    // round differently (no fused multiply-add), so it is close rather than equal
+    expect(cosine(loadBytes(bytes, 4096, true).encode(px), ref)).toBeGreaterThan(0.99999);
+    for (const tile of ['4x8', '6x8'] as const) {
+      const loader = createEdgeVitLoader(loadEdgeVitModules(), { tile });
+      loader.write(bytes);
+      expect(loader.finish().encode(px)).toEqual(ref);
+    }
   });
 
   it('memory is weights + scratch, grown once; encode is repeatable', () => {

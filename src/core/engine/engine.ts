@@ -57,7 +57,7 @@ export function scratchLayout(c: EdgeVitConfig, start: number): ScratchLayout {
     rowScale: take(rows * 4),
     rowZp: take(rows * 4),
     kt: take(d.headDim * keys * 4),
-    probs: take(keys * 4),
+    probs: take(2 * keys * 4),
     pooled: take(d.widthPad * 4),
     out: take(d.projPad * 4),
   };

@@ -160,8 +160,100 @@ function tile4x8(kpad: i32, a: usize, lda: usize, w: usize, half: i32, rowScale:
   finish(c30, s, ws0, b0, out, accumulate); finish(c31, s, ws1, b1, out + 16, accumulate);
 }
 
+/**
+ * Six rows of 8 columns (half a packed block): the two weight vectors stay in registers and each
+ * row's activations are loaded once: 12 accumulators + 2 weights + 1 activation = 15 registers,
+ * what V8 leaves free on x64 (xmm15 is its scratch register).
+ */
+function tile6x8(kpad: i32, a: usize, lda: usize, w: usize, half: i32, rowScale: usize, rowZp: usize, wScale: usize, colSum: usize, bias: usize, out: usize, ldo: usize, accumulate: bool): void {
+  const off = <usize>(half * 32);
+  w += off; wScale += off; colSum += off; bias += off; out += off;
+  const k0 = v128.load(colSum), k1 = v128.load(colSum, 16);
+  let z = i32x4.splat(-load<i32>(rowZp));
+  let c00 = i32x4.mul(k0, z), c01 = i32x4.mul(k1, z);
+  z = i32x4.splat(-load<i32>(rowZp, 4));
+  let c10 = i32x4.mul(k0, z), c11 = i32x4.mul(k1, z);
+  z = i32x4.splat(-load<i32>(rowZp, 8));
+  let c20 = i32x4.mul(k0, z), c21 = i32x4.mul(k1, z);
+  z = i32x4.splat(-load<i32>(rowZp, 12));
+  let c30 = i32x4.mul(k0, z), c31 = i32x4.mul(k1, z);
+  z = i32x4.splat(-load<i32>(rowZp, 16));
+  let c40 = i32x4.mul(k0, z), c41 = i32x4.mul(k1, z);
+  z = i32x4.splat(-load<i32>(rowZp, 20));
+  let c50 = i32x4.mul(k0, z), c51 = i32x4.mul(k1, z);
+  const a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+  const end = <usize>kpad;
+  for (let k: usize = 0; k < end; k += 4) {
+    const w0 = v128.load(w), w1 = v128.load(w, 16);
+    let x = loadA(a + k);
+    c00 = dot(w0, x, c00); c01 = dot(w1, x, c01);
+    x = loadA(a1 + k);
+    c10 = dot(w0, x, c10); c11 = dot(w1, x, c11);
+    x = loadA(a2 + k);
+    c20 = dot(w0, x, c20); c21 = dot(w1, x, c21);
+    x = loadA(a3 + k);
+    c30 = dot(w0, x, c30); c31 = dot(w1, x, c31);
+    x = loadA(a4 + k);
+    c40 = dot(w0, x, c40); c41 = dot(w1, x, c41);
+    x = loadA(a5 + k);
+    c50 = dot(w0, x, c50); c51 = dot(w1, x, c51);
+    w += 64;
+  }
+  const ws0 = v128.load(wScale), ws1 = v128.load(wScale, 16);
+  const b0 = v128.load(bias), b1 = v128.load(bias, 16);
+  let s = v128.load32_splat(rowScale);
+  finish(c00, s, ws0, b0, out, accumulate); finish(c01, s, ws1, b1, out + 16, accumulate);
+  out += ldo;
+  s = v128.load32_splat(rowScale, 4);
+  finish(c10, s, ws0, b0, out, accumulate); finish(c11, s, ws1, b1, out + 16, accumulate);
+  out += ldo;
+  s = v128.load32_splat(rowScale, 8);
+  finish(c20, s, ws0, b0, out, accumulate); finish(c21, s, ws1, b1, out + 16, accumulate);
+  out += ldo;
+  s = v128.load32_splat(rowScale, 12);
+  finish(c30, s, ws0, b0, out, accumulate); finish(c31, s, ws1, b1, out + 16, accumulate);
+  out += ldo;
+  s = v128.load32_splat(rowScale, 16);
+  finish(c40, s, ws0, b0, out, accumulate); finish(c41, s, ws1, b1, out + 16, accumulate);
+  out += ldo;
+  s = v128.load32_splat(rowScale, 20);
+  finish(c50, s, ws0, b0, out, accumulate); finish(c51, s, ws1, b1, out + 16, accumulate);
+}
+
+/** Two rows of 16 columns: the tail of M (M = 50 is 8 x 6 + 2), 8 accumulators. */
+function tile2x16(kpad: i32, a: usize, lda: usize, w: usize, rowScale: usize, rowZp: usize, wScale: usize, colSum: usize, bias: usize, out: usize, ldo: usize, accumulate: bool): void {
+  const k0 = v128.load(colSum), k1 = v128.load(colSum, 16), k2 = v128.load(colSum, 32), k3 = v128.load(colSum, 48);
+  let z = i32x4.splat(-load<i32>(rowZp));
+  let c00 = i32x4.mul(k0, z), c01 = i32x4.mul(k1, z), c02 = i32x4.mul(k2, z), c03 = i32x4.mul(k3, z);
+  z = i32x4.splat(-load<i32>(rowZp, 4));
+  let c10 = i32x4.mul(k0, z), c11 = i32x4.mul(k1, z), c12 = i32x4.mul(k2, z), c13 = i32x4.mul(k3, z);
+  const a1 = a + lda;
+  const end = <usize>kpad;
+  for (let k: usize = 0; k < end; k += 4) {
+    const x0 = loadA(a + k), x1 = loadA(a1 + k);
+    let wv = v128.load(w);
+    c00 = dot(wv, x0, c00); c10 = dot(wv, x1, c10);
+    wv = v128.load(w, 16);
+    c01 = dot(wv, x0, c01); c11 = dot(wv, x1, c11);
+    wv = v128.load(w, 32);
+    c02 = dot(wv, x0, c02); c12 = dot(wv, x1, c12);
+    wv = v128.load(w, 48);
+    c03 = dot(wv, x0, c03); c13 = dot(wv, x1, c13);
+    w += 64;
+  }
+  const ws0 = v128.load(wScale), ws1 = v128.load(wScale, 16), ws2 = v128.load(wScale, 32), ws3 = v128.load(wScale, 48);
+  const b0 = v128.load(bias), b1 = v128.load(bias, 16), b2 = v128.load(bias, 32), b3 = v128.load(bias, 48);
+  let s = v128.load32_splat(rowScale);
+  finish(c00, s, ws0, b0, out, accumulate); finish(c01, s, ws1, b1, out + 16, accumulate);
+  finish(c02, s, ws2, b2, out + 32, accumulate); finish(c03, s, ws3, b3, out + 48, accumulate);
+  out += ldo;
+  s = v128.load32_splat(rowScale, 4);
+  finish(c10, s, ws0, b0, out, accumulate); finish(c11, s, ws1, b1, out + 16, accumulate);
+  finish(c12, s, ws2, b2, out + 32, accumulate); finish(c13, s, ws3, b3, out + 48, accumulate);
+}
+
 /** Which register tile the driver uses for full 4-row blocks (tuned per runtime; see setTile). */
-let tileKind: i32 = 0; // 0: 4x16, 1: 4x8
+let tileKind: i32 = 0; // 0: 4x16, 1: 4x8, 2: 6x8
 
 export function setTile(kind: i32): void {
   tileKind = kind;
@@ -178,6 +270,13 @@ export function gemm(rows: i32, kpad: i32, npad: i32, qa: usize, lda: i32, rowSc
     const nb = <usize>n;
     const wn = w + (nb / NR) * blockBytes;
     let m = 0;
+    if (tileKind == 2) {
+      for (; m + 6 <= rows; m += 6) {
+        const mb = <usize>m;
+        tile6x8(kpad, qa + mb * ldA, ldA, wn, 0, rowScale + mb * 4, rowZp + mb * 4, wScale + nb * 4, colSum + nb * 4, bias + nb * 4, out + mb * ldO + nb * 4, ldO, accumulate);
+        tile6x8(kpad, qa + mb * ldA, ldA, wn, 1, rowScale + mb * 4, rowZp + mb * 4, wScale + nb * 4, colSum + nb * 4, bias + nb * 4, out + mb * ldO + nb * 4, ldO, accumulate);
+      }
+    }
     for (; m + 4 <= rows; m += 4) {
       const mb = <usize>m;
       if (tileKind == 1) {
@@ -186,6 +285,10 @@ export function gemm(rows: i32, kpad: i32, npad: i32, qa: usize, lda: i32, rowSc
       } else {
         tile4x16(kpad, qa + mb * ldA, ldA, wn, rowScale + mb * 4, rowZp + mb * 4, wScale + nb * 4, colSum + nb * 4, bias + nb * 4, out + mb * ldO + nb * 4, ldO, accumulate);
       }
+    }
+    for (; m + 2 <= rows; m += 2) {
+      const mb = <usize>m;
+      tile2x16(kpad, qa + mb * ldA, ldA, wn, rowScale + mb * 4, rowZp + mb * 4, wScale + nb * 4, colSum + nb * 4, bias + nb * 4, out + mb * ldO + nb * 4, ldO, accumulate);
     }
     for (; m < rows; m++) {
       const mb = <usize>m;

@@ -72,6 +72,8 @@ beforeAll(async () => {
     { name: 'relaxed 4x8', make: () => instantiateKernels(m.relaxed!, '4x8') },
     { name: 'simd 4x16', make: () => instantiateKernels(m.simd, '4x16') },
     { name: 'simd 4x8', make: () => instantiateKernels(m.simd, '4x8') },
+    { name: 'relaxed 6x8', make: () => instantiateKernels(m.relaxed!, '6x8') },
+    { name: 'simd 6x8', make: () => instantiateKernels(m.simd, '6x8') },
   ];
 });
 
@@ -108,6 +110,7 @@ describe('gemm (u7 activations x packed i8 weights)', () => {
     { M: 5, K: 48, N: 33, accumulate: true },
     { M: 7, K: 100, N: 40 },
     { M: 50, K: 96, N: 48, accumulate: true },
+    { M: 13, K: 32, N: 16 }, // 6-row tiles and a 1-row tail
     { M: 9, K: 3072, N: 16, extreme: true }, // all products at +-127*127: int32 range and no i16 saturation
     { M: 6, K: 32, N: 64, extreme: true },
   ];
@@ -283,13 +286,16 @@ describe('quantizeRows', () => {
   });
 });
 
-describe('layerNorm, activations, exp, attention, im2col', () => {
+const pick = (name: string) => variants.find((v) => v.name === name)!;
+
+// The relaxed build uses fused multiply-add and relaxed truncation here; the plain build does not.
+for (const build of ['relaxed 4x16', 'simd 4x16']) describe(`layerNorm, activations, exp, attention, im2col (${build})`, () => {
   it('layerNorm matches the reference (odd width, in place and out of place)', () => {
     const r = rng(3);
     const n = 45, ld = 48, rows = 3;
     const x = new Float32Array(rows * ld).map(() => r() * 4 - 1);
     const g = new Float32Array(n).map(() => r() + 0.5), b = new Float32Array(n).map(() => r() - 0.5);
-    const a = new Arena(variants[0]!.make());
+    const a = new Arena(pick(build).make());
     const xp = a.f32(x), out = a.alloc(rows * ld * 4);
     a.k.layerNorm(xp, ld * 4, rows, n, a.f32(g), a.f32(b), 1e-5, out, ld * 4);
     const got = a.readF32(out, rows * ld);
@@ -306,7 +312,7 @@ describe('layerNorm, activations, exp, attention, im2col', () => {
   it('exp, quick_gelu and gelu match Math within 2e-6 relative, including far tails', () => {
     const xs = new Float32Array(400).map((_, i) => (i - 200) / 8);
     xs.set([-100, -88, 89, 100, 0, -0, 1e-8, -1e-8], 0);
-    const a = new Arena(variants[0]!.make());
+    const a = new Arena(pick(build).make());
     const out = a.alloc(xs.length * 4);
     a.k.expArray(a.f32(xs), out, xs.length);
     a.readF32(out, xs.length).forEach((y, i) => {
@@ -325,14 +331,14 @@ describe('layerNorm, activations, exp, attention, im2col', () => {
     }
   });
 
-  it('attention matches a float64 reference (seq not a multiple of 4 or 16, head size not a multiple of 16)', () => {
-    for (const [seq, heads, d] of [[17, 3, 16], [50, 2, 64], [5, 2, 20]] as const) {
+  it('attention matches a float64 reference (odd and even seq, not multiples of 4 or 16; head size not a multiple of 8), both builds', () => {
+    for (const [seq, heads, d] of [[17, 3, 16], [50, 2, 64], [5, 2, 20], [8, 1, 12]] as const) {
       const r = rng(seq * heads + d);
       const W = heads * d, ldq = roundUp(3 * W, 16), ldo = roundUp(W, 16);
       const qkv = new Float32Array(roundUp(seq, 4) * ldq).map(() => r() * 2 - 1);
-      const a = new Arena(variants[0]!.make());
+      const a = new Arena(pick(build).make());
       const out = a.alloc(seq * ldo * 4);
-      a.k.attention(a.f32(qkv), ldq * 4, seq, heads, d, W, out, ldo * 4, a.alloc(d * roundUp(seq, 16) * 4), a.alloc(roundUp(seq, 16) * 4));
+      a.k.attention(a.f32(qkv), ldq * 4, seq, heads, d, W, out, ldo * 4, a.alloc(d * roundUp(seq, 16) * 4), a.alloc(2 * roundUp(seq, 16) * 4));
       const got = a.readF32(out, seq * ldo);
       for (let h = 0; h < heads; h++) {
         for (let i = 0; i < seq; i++) {
@@ -353,7 +359,7 @@ describe('layerNorm, activations, exp, attention, im2col', () => {
   it('im2col orders each patch as the Conv weight [c, py, px]; addRows adds row-wise', () => {
     const C = 3, S = 12, P = 4, G = S / P, K = C * P * P, ld = 64;
     const px = new Float32Array(C * S * S).map((_, i) => i);
-    const a = new Arena(variants[0]!.make());
+    const a = new Arena(pick(build).make());
     const out = a.alloc(G * G * ld * 4);
     a.k.im2col(a.f32(px), C, S, P, out, ld * 4);
     const got = a.readF32(out, G * G * ld);
