@@ -6,7 +6,7 @@
  *   patches (im2col) -> quantise rows -> GEMM (patch embedding) ; class token ; + positions ; pre-LN
  *   N x [ LN1 -> quantise -> GEMM qkv -> attention -> quantise -> GEMM out (+= x)
  *         LN2 -> quantise -> GEMM fc1 -> quick_gelu | gelu -> quantise -> GEMM fc2 (+= x) ]
- *   post-LN (class row) -> quantise -> GEMM projection = image_embeds (not normalised)
+ *   post-LN (class row) -> quantise (two passes) -> GEMM projection = image_embeds (not normalised)
  *
  * Web-standard only (no node:*, no Worker API): used by the worker and by Node.
  */
@@ -32,7 +32,7 @@ interface Linear { w: number; scale: number; colsum: number; bias: number; npad:
 
 /** Byte offsets of the scratch buffers, and the whole memory's size. */
 export interface ScratchLayout {
-  pixels: number; cols: number; x: number; t: number; h: number; q: number; rowScale: number; rowZp: number; kt: number; probs: number; pooled: number; out: number; end: number;
+  pixels: number; cols: number; x: number; t: number; h: number; q: number; rowScale: number; rowZp: number; kt: number; probs: number; pooled: number; residual: number; zeros: number; out: number; end: number;
 }
 
 export function scratchLayout(c: EdgeVitConfig, start: number): ScratchLayout {
@@ -59,6 +59,8 @@ export function scratchLayout(c: EdgeVitConfig, start: number): ScratchLayout {
     kt: take(d.headDim * keys * 4),
     probs: take(2 * keys * 4),
     pooled: take(d.widthPad * 4),
+    residual: take(d.widthPad * 4),
+    zeros: take(d.projPad * 4), // a zero bias; never written (grown memory is zero-filled)
     out: take(d.projPad * 4),
   };
   return { ...l, end: p };
@@ -108,6 +110,19 @@ export class EdgeVitRuntime implements EdgeVitEngine {
     this.k.gemm(rows, lin.kpad, lin.npad, s.q, lin.kpad, s.rowScale, s.rowZp, lin.w, lin.scale, lin.colsum, lin.bias, out, ldo, accumulate ? 1 : 0);
   }
 
+  /**
+   * `dense` with two-pass activations: the row's quantisation residual is quantised and multiplied
+   * too (accumulated, no bias). Used for the final projection, whose input error reaches the
+   * embedding undamped (it was ~40% of the default model's embedding error) and which is one row.
+   */
+  private denseTwoPass(x: number, ldx: number, rows: number, k: number, lin: Linear, out: number, ldo: number): void {
+    const s = this.s;
+    this.dense(x, ldx, rows, k, lin, out, ldo, false);
+    this.k.residualRows(x, ldx, rows, k, s.q, lin.kpad, s.rowScale, s.rowZp, s.residual, ldx);
+    this.k.quantizeRows(s.residual, ldx, rows, k, lin.kpad, s.q, lin.kpad, s.rowScale, s.rowZp);
+    this.k.gemm(rows, lin.kpad, lin.npad, s.q, lin.kpad, s.rowScale, s.rowZp, lin.w, lin.scale, lin.colsum, s.zeros, out, ldo, 1);
+  }
+
   encode(pixelsChw: Float32Array): Float32Array {
     const c = this.config;
     const d = edgeVitDims(c);
@@ -147,7 +162,7 @@ export class EdgeVitRuntime implements EdgeVitEngine {
 
     // Only the class token is pooled.
     k.layerNorm(s.x, ldx, 1, W, this.at('post_ln.gamma'), this.at('post_ln.beta'), eps, s.pooled, ldx);
-    this.dense(s.pooled, ldx, 1, W, this.linear('projection', c.projectionDim, W), s.out, d.projPad * 4, false);
+    this.denseTwoPass(s.pooled, ldx, 1, W, this.linear('projection', c.projectionDim, W), s.out, d.projPad * 4);
     return new Float32Array(mem.buffer, s.out, c.projectionDim).slice();
   }
 }

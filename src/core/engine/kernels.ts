@@ -7,6 +7,7 @@ export interface EdgeVitKernels {
   gemm(rows: number, kpad: number, npad: number, qa: number, lda: number, rowScale: number, rowZp: number, w: number, wScale: number, colSum: number, bias: number, out: number, ldo: number, accumulate: number): void;
   dotProbe(a: number, b: number, c: number, out: number): void;
   quantizeRows(x: number, ldx: number, rows: number, k: number, kpad: number, q: number, ldq: number, scales: number, zps: number): void;
+  residualRows(x: number, ldx: number, rows: number, k: number, q: number, ldq: number, scales: number, zps: number, out: number, ldo: number): void;
   layerNorm(x: number, ldx: number, rows: number, n: number, gamma: number, beta: number, eps: number, out: number, ldo: number): void;
   activate(x: number, count: number, kind: number): void;
   attention(qkv: number, ldqkv: number, seq: number, heads: number, d: number, width: number, out: number, ldo: number, kt: number, probs: number): void;

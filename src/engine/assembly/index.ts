@@ -2,7 +2,7 @@
 // layout (weights, then scratch, addressed by byte offsets) and runs the transformer by calling
 // these in order. Built twice by scripts/build-engine.mjs: with relaxed SIMD and without.
 export { gemm, setTile, dotProbe } from './gemm';
-export { quantizeRows, layerNorm, activate, attention, im2col, addRows, expArray } from './ops';
+export { quantizeRows, residualRows, layerNorm, activate, attention, im2col, addRows, expArray } from './ops';
 
 /** Where the host may start placing data (after the module's own static data). */
 export function heapBase(): usize {

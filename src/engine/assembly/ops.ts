@@ -135,6 +135,22 @@ export function quantizeRows(x: usize, ldx: i32, rows: i32, k: i32, kpad: i32, q
   }
 }
 
+/**
+ * out[r] = x[r] - scale[r] * (q[r] - zp[r]): what quantizeRows lost. Quantised again and run
+ * through the same GEMM (accumulating), it makes the activations ~14-bit for a layer where that
+ * matters and costs little (the final projection: one row).
+ */
+export function residualRows(x: usize, ldx: i32, rows: i32, k: i32, q: usize, ldq: i32, scales: usize, zps: usize, out: usize, ldo: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const s = load<f32>(scales + <usize>(r * 4));
+    const zp = <f32>load<i32>(zps + <usize>(r * 4));
+    const row = x + <usize>(r * ldx), qrow = q + <usize>(r * ldq), orow = out + <usize>(r * ldo);
+    for (let i = 0; i < k; i++) {
+      store<f32>(orow + <usize>(i * 4), load<f32>(row + <usize>(i * 4)) - s * (<f32>load<u8>(qrow + <usize>i) - zp));
+    }
+  }
+}
+
 // ---- LayerNorm ----
 
 /** out[r] = (x[r] - mean) / sqrt(var + eps) * gamma + beta over n columns (two passes: mean, then variance). */

@@ -286,6 +286,33 @@ describe('quantizeRows', () => {
   });
 });
 
+describe('residualRows (two-pass activations)', () => {
+  it('is what quantisation lost: x - scale * (q - zp), and quantising it again shrinks the error ~100x', () => {
+    const r = rng(11);
+    const rows = 2, k = 40, kpad = 48, ld = 48;
+    const x = new Float32Array(rows * ld).map(() => r() * 6 - 2);
+    const a = new Arena(variants[0]!.make());
+    const xp = a.f32(x), q = a.alloc(rows * kpad), sc = a.alloc(8), zp = a.alloc(8), res = a.alloc(rows * ld * 4);
+    a.k.quantizeRows(xp, ld * 4, rows, k, kpad, q, kpad, sc, zp);
+    const qs = a.readU8(q, rows * kpad), scales = a.readF32(sc, rows), zps = a.readI32(zp, rows);
+    a.k.residualRows(xp, ld * 4, rows, k, q, kpad, sc, zp, res, ld * 4);
+    const got = a.readF32(res, rows * ld);
+    let e1 = 0, e2 = 0;
+    const q2 = a.alloc(rows * kpad), sc2 = a.alloc(8), zp2 = a.alloc(8);
+    a.k.quantizeRows(res, ld * 4, rows, k, kpad, q2, kpad, sc2, zp2);
+    const qs2 = a.readU8(q2, rows * kpad), s2 = a.readF32(sc2, rows), z2 = a.readI32(zp2, rows);
+    for (let m = 0; m < rows; m++) {
+      for (let i = 0; i < k; i++) {
+        const first = scales[m]! * (qs[m * kpad + i]! - zps[m]!);
+        expect(got[m * ld + i]).toBeCloseTo(x[m * ld + i]! - first, 6);
+        e1 = Math.max(e1, Math.abs(x[m * ld + i]! - first));
+        e2 = Math.max(e2, Math.abs(x[m * ld + i]! - first - s2[m]! * (qs2[m * kpad + i]! - z2[m]!)));
+      }
+    }
+    expect(e2).toBeLessThan(e1 / 50);
+  });
+});
+
 const pick = (name: string) => variants.find((v) => v.name === name)!;
 
 // The relaxed build uses fused multiply-add and relaxed truncation here; the plain build does not.
