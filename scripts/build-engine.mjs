@@ -4,7 +4,7 @@
 //   edge-vit.simd.wasm     plain SIMD fallback, for runtimes where the relaxed module does not validate
 // Run by `npm start`, `npm test` and `npm run bench`; rebuilds only when a source (or this script,
 // or the compiler) is newer than the outputs. `--force` rebuilds anyway.
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,12 +41,16 @@ export async function buildEngine({ force = false, quiet = false } = {}) {
   for (const b of stale) {
     // --runtime stub, no abort import: the module allocates nothing; the host lays out memory
     // (weights + scratch) itself and grows it once.
-    const args = [entry, '--enable', b.features, '-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--initialMemory', '1', '-o', join(outDir, b.file)];
+    // Written under a temporary name, then renamed: test workers that build concurrently never
+    // read a half-written module.
+    const tmp = join(outDir, `${b.file}.tmp-${process.pid}`);
+    const args = [entry, '--enable', b.features, '-O3', '--runtime', 'stub', '--noAssert', '--use', 'abort=', '--initialMemory', '1', '-o', tmp];
     const { error, stderr } = await asc.main(args);
     if (error) {
       process.stderr.write(stderr.toString());
       throw new Error(`building ${b.file} failed: ${error.message}`);
     }
+    renameSync(tmp, join(outDir, b.file));
     if (!quiet) process.stderr.write(`build-engine: built build/engine/${b.file}\n`);
   }
   return true;

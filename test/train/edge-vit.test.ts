@@ -24,9 +24,9 @@ const DEFAULT_MODEL = 'artifacts/models/tiny-clip-cifar10';
 let tmp: string;
 
 beforeAll(async () => {
-  await buildEngine({ quiet: true });
+  await buildEngine({ quiet: true }); // a no-op under npm test, which builds first
   tmp = mkdtempSync(join(tmpdir(), 'edge-vit-'));
-});
+}, 180_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function randomPixels(count: number, seed: number): Float32Array {

@@ -75,7 +75,7 @@ beforeAll(async () => {
     { name: 'relaxed 6x8', make: () => instantiateKernels(m.relaxed!, '6x8') },
     { name: 'simd 6x8', make: () => instantiateKernels(m.simd, '6x8') },
   ];
-});
+}, 180_000); // building the modules (a no-op under npm test, which builds first)
 
 describe('module builds', () => {
   it('the relaxed build uses relaxed SIMD and the fallback does not', () => {
