@@ -1,9 +1,11 @@
 /**
- * The worker's whole classifier: cosine similarity of one L2-normalised image embedding with the
- * baked, L2-normalised class embeddings, then softmax(logit_scale * cosine) and top-k.
+ * The worker's whole classifier: the label set's head applied to one L2-normalised image
+ * embedding (for most label sets: cosine with the baked, L2-normalised class embeddings; see
+ * labelset/head.ts for linear and Tip-Adapter heads), then softmax of the logits and top-k.
  * Plain loops over a Float32Array: for 10..100k labels at dim 512 this is memory-bound and V8
  * vectorises nothing better than this (no BLAS in workerd).
  */
+import type { ClassifierHead, ScorableLabelSet } from './labelset/head.ts';
 
 /** Returns a new L2-normalised copy of `v` (or of each row when `dim` < v.length). */
 export function l2Normalize(v: Float32Array, dim = v.length): Float32Array {
@@ -65,7 +67,49 @@ export function argmax(x: ArrayLike<number>): number {
   return best;
 }
 
-/** Full classification of one raw (not yet normalised) image embedding. */
+/**
+ * Class logits of one L2-normalised image embedding under the label set's head (cosine when it
+ * has none). Node evaluation and the worker both call this, so offline and live predictions agree.
+ */
+export function headLogits(image: Float32Array, ls: ScorableLabelSet): Float32Array {
+  const head: ClassifierHead = ls.head ?? { kind: 'cosine' };
+  const { dim, logitScale: s } = ls;
+  const logits = cosineScores(image, ls.classEmbeddings, dim);
+  const classes = logits.length;
+  if (head.kind === 'linear') {
+    for (let c = 0; c < classes; c++) logits[c] = s * (logits[c]! + (head.bias ? head.bias[c]! : 0));
+    return logits;
+  }
+  for (let c = 0; c < classes; c++) logits[c] = s * logits[c]!;
+  if (head.kind === 'cosine') return logits;
+  // Tip-Adapter: logits += alpha * exp(-beta (1 - K f)) V, one pass over the keys.
+  const { keys, values, size, alpha, beta } = head;
+  for (let j = 0; j < size; j++) {
+    let dot = 0;
+    const base = j * dim;
+    for (let i = 0; i < dim; i++) dot += image[i]! * keys[base + i]!;
+    const a = alpha * Math.exp(-beta * (1 - dot));
+    if (values.kind === 'one-hot') {
+      logits[values.classOf[j]!]! += a;
+    } else {
+      const row = j * classes;
+      for (let c = 0; c < classes; c++) logits[c]! += a * values.data[row + c]!;
+    }
+  }
+  return logits;
+}
+
+/** Full classification of one raw (not yet normalised) image embedding with the label set's head. */
+export function classifyWithHead(
+  imageEmbedding: Float32Array,
+  labelSet: ScorableLabelSet & { readonly labels: readonly string[] },
+  k: number,
+): { top: ScoredLabel[]; predicted: number } {
+  const logits = headLogits(l2Normalize(imageEmbedding), labelSet);
+  return { top: topK(softmax(logits, 1), labelSet.labels, k), predicted: argmax(logits) };
+}
+
+/** Full classification of one raw (not yet normalised) image embedding against cosine class embeddings. */
 export function classifyEmbedding(
   imageEmbedding: Float32Array,
   classEmbeddings: Float32Array,
