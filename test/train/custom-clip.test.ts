@@ -49,4 +49,41 @@ describe('CustomClip loss gradient', () => {
       await tower.dispose();
     }
   });
+
+  it('KgCoOp: the knowledge-guided term adds weight * (1 - mean cos) and its gradient matches finite differences', async () => {
+    const ckpt = loadCheckpoint('artifacts/models/tiny-clip-cifar10');
+    const tower = await TextTower.create(ckpt);
+    try {
+      const classes = ['cat', 'dog', 'ship'];
+      const rng = rngFor(4, 'kg');
+      const pl = new PromptLearner(classes, ckpt.tokenizer, tower, { nCtx: 4, csc: false, classTokenPosition: 'end', ctxInit: 'a photo of a' }, rngFor(1, 'kg'));
+      for (let i = 0; i < pl.ctx.length; i++) pl.ctx[i]! += 0.2 * normal(rng);
+      const D = tower.projectionDim;
+      const anchor = l2Normalize(Float32Array.from({ length: 3 * D }, () => normal(rng)), D);
+      const plain = new CustomClip(pl, tower, ckpt.logitScale);
+      const kg = new CustomClip(pl, tower, ckpt.logitScale, { embeddings: anchor, weight: 8 });
+      const images = l2Normalize(Float32Array.from({ length: 4 * D }, () => normal(rng)), D);
+      const labels = [0, 1, 2, 0];
+      const t = await plain.classEmbeddings();
+      let cos = 0;
+      for (let i = 0; i < 3 * D; i++) cos += t[i]! * anchor[i]!;
+      const r0 = await plain.lossAndGrad(images, labels);
+      const r1 = await kg.lossAndGrad(images, labels);
+      expect(r1.loss - r0.loss).toBeCloseTo(8 * (1 - cos / 3), 4);
+      const lossAt = async (ctx: Float32Array) => {
+        const saved = pl.ctx;
+        pl.ctx = ctx;
+        const r = await kg.lossAndGrad(images, labels);
+        pl.ctx = saved;
+        return r.loss;
+      };
+      const dir = Float32Array.from({ length: pl.ctx.length }, () => normal(rng));
+      const eps = 1e-2;
+      const numeric = ((await lossAt(pl.ctx.map((v, i) => v + eps * dir[i]!))) - (await lossAt(pl.ctx.map((v, i) => v - eps * dir[i]!)))) / (2 * eps);
+      const analytic = r1.gradCtx.reduce((s, g, i) => s + g * dir[i]!, 0);
+      expect(Math.abs(numeric - analytic)).toBeLessThan(0.02 * Math.abs(analytic) + 1e-4);
+    } finally {
+      await tower.dispose();
+    }
+  });
 });

@@ -35,11 +35,21 @@ function normalizeRows(x: Float32Array, rows: number, dim: number): { unit: Floa
   return { unit, norms };
 }
 
+/**
+ * KgCoOp's knowledge-guided term (Yao et al., CVPR 2023): weight * (1 - mean_c cos(t_c, a_c)),
+ * the distance between the learned class embeddings t and the hand-written prompt's a (unit rows).
+ */
+export interface KnowledgeAnchor {
+  readonly embeddings: Float32Array;
+  readonly weight: number;
+}
+
 export class CustomClip {
   constructor(
     readonly promptLearner: PromptLearner,
     readonly textEncoder: DifferentiableTextEncoder,
     readonly logitScale: number,
+    readonly anchor?: KnowledgeAnchor,
   ) {}
 
   /** L2-normalised class embeddings [classes, dim] for the current context (what gets baked). */
@@ -85,6 +95,18 @@ export class CustomClip {
         if (g === 0) continue;
         for (let i = 0; i < D; i++) dt[c * D + i]! += s * g * images[b * D + i]!;
       }
+    }
+    if (this.anchor) {
+      // d/dt_c of weight * (1 - mean_c t_c . a_c) = -weight a_c / C (t already unit length).
+      const { embeddings: a, weight } = this.anchor;
+      let cos = 0;
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < D; i++) {
+          cos += t[c * D + i]! * a[c * D + i]!;
+          dt[c * D + i]! -= (weight * a[c * D + i]!) / C;
+        }
+      }
+      loss += B * weight * (1 - cos / C); // scaled back by 1/B below
     }
     // Through the L2 normalisation: d raw = (dt - t (t . dt)) / |raw|
     const dRaw = new Float32Array(C * D);

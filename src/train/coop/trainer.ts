@@ -8,7 +8,7 @@ import { DataError } from '../../core/errors.ts';
 import type { ClipTokenizer } from '../../core/tokenizer/clip-tokenizer.ts';
 import type { ImageItem } from '../data/image-folder.ts';
 import { rngFor, shuffled } from '../random.ts';
-import { CustomClip, type DifferentiableTextEncoder } from './custom-clip.ts';
+import { CustomClip, type DifferentiableTextEncoder, type KnowledgeAnchor } from './custom-clip.ts';
 import { PromptLearner, type ClassTokenPosition, type TokenEmbedder } from './prompt-learner.ts';
 import { coopLearningRate, defaultEpochs, Sgd } from './sgd.ts';
 
@@ -26,7 +26,12 @@ export interface CoopOptions {
   weightDecay: number;
   warmupEpochs: number;
   warmupLr: number;
+  /** KgCoOp: pull the learned class embeddings towards these hand-written-prompt ones. */
+  knowledgeAnchor?: KnowledgeAnchor | undefined;
 }
+
+/** KgCoOp's weight of the knowledge-guided term (the paper's lambda = 8.0). */
+export const KGCOOP_WEIGHT = 8;
 
 export const COOP_DEFAULTS: Omit<CoopOptions, 'shots' | 'seed'> = {
   nCtx: 16,
@@ -94,7 +99,7 @@ export async function trainCoop(
   onStep?: (r: EpochReport) => void,
 ): Promise<CoopResult> {
   const learner = new PromptLearner(classNames, tokenizer, tower, opts, rngFor(opts.seed, 'ctx-init'));
-  const model = new CustomClip(learner, tower, logitScale);
+  const model = new CustomClip(learner, tower, logitScale, opts.knowledgeAnchor);
   const sgd = new Sgd({ lr: opts.lr, momentum: opts.momentum, weightDecay: opts.weightDecay });
   const epochs = opts.epochs ?? defaultEpochs(opts.shots);
   const n = labels.length;
