@@ -154,9 +154,9 @@ export function tensorToFloat32(t: TensorView): Float32Array {
 }
 
 export interface TensorToWrite {
-  dtype: 'F32' | 'F16' | 'I64';
+  dtype: 'F32' | 'F16' | 'I64' | 'I32';
   shape: readonly number[];
-  data: Float32Array | BigInt64Array;
+  data: Float32Array | BigInt64Array | Int32Array;
 }
 
 /** Serialises tensors (sorted by name, 8-byte aligned as the reference writer does) and metadata. */

@@ -1,10 +1,10 @@
 /**
- * Accuracy of a label set on labelled image embeddings: the same argmax of cosines the worker
- * computes, so offline predictions and live predictions can be compared one to one.
+ * Accuracy of a label set on labelled image embeddings: the same argmax of the head's logits the
+ * worker computes (core/scoring.ts headLogits), so offline and live predictions compare one to one.
  */
 import { DataError } from '../core/errors.ts';
 import type { LabelSetArtifact } from '../core/labelset/artifact.ts';
-import { argmax, cosineScores } from '../core/scoring.ts';
+import { argmax, headLogits } from '../core/scoring.ts';
 
 export interface EvalResult {
   accuracy: number;
@@ -33,7 +33,7 @@ export function evaluateEmbeddings(embeddings: readonly Float32Array[], truth: r
   const predictions: number[] = [];
   let correct = 0;
   embeddings.forEach((e, i) => {
-    const p = argmax(cosineScores(e, artifact.classEmbeddings, artifact.dim));
+    const p = argmax(headLogits(e, artifact));
     predictions.push(p);
     confusion[truth[i]!]![p]! += 1;
     if (p === truth[i]) correct += 1;

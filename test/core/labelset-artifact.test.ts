@@ -62,3 +62,60 @@ describe('LabelSetArtifact', () => {
     expect(await contentVersion(a.classEmbeddings, ['x', 'y', 'z'])).not.toBe(v1);
   });
 });
+
+describe('LabelSetArtifact format 2 (heads)', () => {
+  const meta = (bytes: Uint8Array) => {
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)))['__metadata__'] as Record<string, string>;
+  };
+  it('writes format 1 whenever the content fits it, so older workers keep reading it', () => {
+    for (const method of ['zeroshot', 'ensemble', 'coop'] as const) expect(meta(encodeLabelSet(sample({ method })))['format']).toBe('prompt-edge/labelset@1');
+    expect(meta(encodeLabelSet(sample({ method: 'kgcoop' })))['format']).toBe('prompt-edge/labelset@2');
+  });
+  it('reads a format-1 file written before format 2 existed (no head key)', () => {
+    const rows = randomUnitRows(3, 8);
+    const legacy = serializeSafetensors({ class_embeddings: { dtype: 'F32', shape: [3, 8], data: rows } }, {
+      format: 'prompt-edge/labelset@1', labels: '["cat","dog","ship"]', model_id: 'tiny', model_sha256: SHA, logit_scale: '14.33',
+      method: 'coop', metrics: '{}', created_at: 'now', version: 'v0',
+    });
+    const a = decodeLabelSet(legacy, { dim: 8, modelSha256: SHA });
+    expect(a.head).toBeUndefined();
+    expect(a.classEmbeddings).toEqual(rows);
+  });
+  it('round-trips a linear head: free (not unit) weights and a bias', () => {
+    const w = randomUnitRows(3, 8).map((v) => v * 1.7);
+    const a = sample({ method: 'linear-zs', classEmbeddings: w, head: { kind: 'linear', bias: Float32Array.from([0.1, -0.2, 0.05]) } });
+    const bytes = encodeLabelSet(a);
+    expect(meta(bytes)).toMatchObject({ format: 'prompt-edge/labelset@2', head: 'linear' });
+    const back = decodeLabelSet(bytes, { dim: 8, modelSha256: SHA });
+    expect(back.classEmbeddings).toEqual(w);
+    expect(back.head).toEqual(a.head);
+    // Format 2 still requires unit rows for cosine heads.
+    expect(() => decodeLabelSet(encodeLabelSet({ ...a, head: { kind: 'linear' } }).slice(), { dim: 8 })).not.toThrow();
+    expect(() => encodeLabelSet(sample({ method: 'kgcoop', classEmbeddings: w }))).toThrow(/L2-normalised/);
+  });
+  it('round-trips a Tip-Adapter cache, one-hot (class per key) and dense (soft values)', () => {
+    const keys = randomUnitRows(6, 8, 7);
+    for (const values of [{ kind: 'one-hot', classOf: Int32Array.from([0, 0, 1, 1, 2, 2]) }, { kind: 'dense', data: Float32Array.from({ length: 18 }, (_, i) => (i % 3) / 3) }] as const) {
+      const a = sample({ method: 'tip-adapter-f', head: { kind: 'tip-adapter', keys, values, size: 6, alpha: 3.5, beta: 5.25 } });
+      const back = decodeLabelSet(encodeLabelSet(a), { dim: 8, modelSha256: SHA });
+      expect(back.head).toEqual(a.head);
+      expect(back.method).toBe('tip-adapter-f');
+    }
+  });
+  it('refuses broken heads and newer formats with messages that say what to do', () => {
+    const keys = randomUnitRows(2, 8, 3);
+    const good = encodeLabelSet(sample({ method: 'tip-adapter', head: { kind: 'tip-adapter', keys, values: { kind: 'one-hot', classOf: Int32Array.from([0, 5]) }, size: 2, alpha: 1, beta: 1 } }));
+    expect(() => decodeLabelSet(good)).toThrow(/cache_classes holds class 5/);
+    const rows = randomUnitRows(3, 8);
+    const base = { labels: '["cat","dog","ship"]', model_id: 'tiny', model_sha256: SHA, logit_scale: '14', metrics: '{}', created_at: 'now', version: 'v' };
+    const v3 = serializeSafetensors({ class_embeddings: { dtype: 'F32', shape: [3, 8], data: rows } }, { ...base, format: 'prompt-edge/labelset@3', method: 'zeroshot' });
+    expect(() => decodeLabelSet(v3)).toThrow(/newer than this prompt-edge reads.*Upgrade/);
+    const v1WithNewMethod = serializeSafetensors({ class_embeddings: { dtype: 'F32', shape: [3, 8], data: rows } }, { ...base, format: 'prompt-edge/labelset@1', method: 'linear-zs' });
+    expect(() => decodeLabelSet(v1WithNewMethod)).toThrow(/not one of zeroshot, ensemble, coop/);
+    const noKeys = serializeSafetensors({ class_embeddings: { dtype: 'F32', shape: [3, 8], data: rows } }, { ...base, format: 'prompt-edge/labelset@2', method: 'tip-adapter', head: 'tip-adapter' });
+    expect(() => decodeLabelSet(noKeys)).toThrow(/cache_keys/);
+    const wrongDim = encodeLabelSet(sample({ method: 'linear-zs', head: { kind: 'linear' } }));
+    expect(() => decodeLabelSet(wrongDim, { dim: 16 })).toThrow(ModelMismatchError);
+  });
+});

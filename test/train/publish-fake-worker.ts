@@ -161,7 +161,7 @@ export async function startReferenceClassifier(): Promise<{
   const { initNodeImageCodecs } = await import('../../src/train/image-codecs-node.ts');
   const { decodeImage } = await import('../../src/core/image/decode.ts');
   const { decodeLabelSet } = await import('../../src/core/labelset/artifact.ts');
-  const { argmax, cosineScores } = await import('../../src/core/scoring.ts');
+  const { argmax, headLogits } = await import('../../src/core/scoring.ts');
   await initNodeImageCodecs();
   const ckpt = loadCheckpoint(DEFAULT_MODEL_DIR);
   const tower = await ImageTower.create(ckpt);
@@ -170,7 +170,7 @@ export async function startReferenceClassifier(): Promise<{
     classify: async (image, artifact) => {
       const a = decodeLabelSet(new Uint8Array(artifact));
       const [e] = await tower.embedImages([await decodeImage(new Uint8Array(image))]);
-      return { label: a.labels[argmax(cosineScores(e!, a.classEmbeddings, a.dim))]! };
+      return { label: a.labels[argmax(headLogits(e!, a))]! };
     },
     dispose: () => tower.dispose(),
   };

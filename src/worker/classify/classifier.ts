@@ -6,7 +6,7 @@
 import { decodeImage, type ExifMode } from '../../core/image/decode.ts';
 import { readImageHeader, type ImageHeader } from '../../core/image/image-header.ts';
 import { ImageTooLargeError } from '../../core/errors.ts';
-import { classifyEmbedding, type ScoredLabel } from '../../core/scoring.ts';
+import { classifyWithHead, type ScoredLabel } from '../../core/scoring.ts';
 import type { ResolvedLabelSet } from '../labelsets/registry.ts';
 import type { LabelSetRef } from '../labelsets/source.ts';
 import type { VisionRuntime } from '../vision/runtime.ts';
@@ -70,7 +70,7 @@ export class Classifier {
     const t2 = performance.now();
     const embedding = await runtime.encoder.encode(pixels, 1);
     const t3 = performance.now();
-    const { top } = classifyEmbedding(embedding, labelSet.classEmbeddings, labelSet.labels, labelSet.logitScale, req.topK);
+    const { top } = classifyWithHead(embedding, labelSet, req.topK);
     const t4 = performance.now();
 
     return {

@@ -8,6 +8,7 @@
  */
 import type { DecodeExpectations, LabelSetArtifact } from '../../core/labelset/artifact.ts';
 import { decodeLabelSet } from '../../core/labelset/artifact.ts';
+import { headBytes } from '../../core/labelset/head.ts';
 import { HttpError } from '../http/errors.ts';
 import { lazy, type Lazy } from '../runtime/lazy.ts';
 import { labelSetNotFound, refToString, type LabelSetRef, type LabelSetSource } from './source.ts';
@@ -44,7 +45,7 @@ interface Decoded {
 const key = (...parts: string[]): string => JSON.stringify(parts);
 
 function sizeOf(a: LabelSetArtifact): number {
-  return a.classEmbeddings.byteLength + (a.ctx?.data.byteLength ?? 0) + a.labels.reduce((s, l) => s + 2 * l.length, 0);
+  return a.classEmbeddings.byteLength + headBytes(a.head) + (a.ctx?.data.byteLength ?? 0) + a.labels.reduce((s, l) => s + 2 * l.length, 0);
 }
 
 export class LabelSetRegistry {

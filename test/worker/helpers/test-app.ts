@@ -35,14 +35,15 @@ export function randomUnitRows(rows: number, dim: number, seed = 1): Float32Arra
   return out;
 }
 
-export async function makeLabelSetBytes(opts: { labels?: readonly string[]; classEmbeddings?: Float32Array; modelSha256?: string; version?: string } = {}): Promise<Uint8Array> {
+export async function makeLabelSetBytes(opts: { labels?: readonly string[]; classEmbeddings?: Float32Array; modelSha256?: string; version?: string; method?: LabelSetArtifact['method']; head?: LabelSetArtifact['head'] } = {}): Promise<Uint8Array> {
   const labels = opts.labels ?? CIFAR10;
   const artifact: LabelSetArtifact = {
     labels,
     modelId: DEFAULT_MODEL.id,
     modelSha256: opts.modelSha256 ?? (await sha256Hex(DEFAULT_MODEL.onnx)),
     logitScale: 14.33,
-    method: 'zeroshot',
+    method: opts.method ?? 'zeroshot',
+    ...(opts.head ? { head: opts.head } : {}),
     templates: ['a photo of a {}.'],
     metrics: {},
     createdAt: '2026-01-01T00:00:00Z',
