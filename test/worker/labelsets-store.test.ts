@@ -196,6 +196,62 @@ describe('upload validation: refused before anything is stored', () => {
   });
 });
 
+describe('publishing identical bytes again', () => {
+  const put = (api: ReturnType<typeof makeApi>, tenant: string, name: string, bytes: Uint8Array) =>
+    api.call('PUT', `/v1/admin/tenants/${tenant}/labelsets/${name}`, { bytes });
+  const artifactKeys = async (tenant: string, name: string) =>
+    (await bindings().bucket.list({ prefix: `labelsets/${tenant}/${name}/` })).objects.map((o) => o.key).sort();
+
+  it('returns the existing version (200, created: false) and stores nothing new; bytes of an older version make it current again', async () => {
+    const api = makeApi();
+    const key = await api.createTenant('same1');
+    const a = await labelSet(A);
+    expect(await api.publish('same1', 'default', a)).toMatchObject({ version: '1', created: true, made_current: true });
+    const rec1 = await r2Record('same1', 'default');
+
+    const again = await put(api, 'same1', 'default', a);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ tenant: 'same1', name: 'default', version: '1', labels: A, method: 'zeroshot', content_version: 'content-cat-dog-1', created: false, made_current: false });
+    // Nothing was written: same record (revision included), one artifact.
+    expect(await r2Record('same1', 'default')).toEqual(rec1);
+    expect(await artifactKeys('same1', 'default')).toEqual(['labelsets/same1/default/1.safetensors']);
+
+    expect(await api.publish('same1', 'default', await labelSet(B))).toMatchObject({ version: '2', created: true });
+    const back = await put(api, 'same1', 'default', a);
+    expect(back.status).toBe(200);
+    expect(await back.json()).toMatchObject({ version: '1', created: false, made_current: true, labels: A });
+    const rec = (await r2Record('same1', 'default'))!;
+    expect(rec).toMatchObject({ current: '1', next_version: 3 });
+    expect(rec.versions.map((v) => v.version)).toEqual(['1', '2']);
+    expect(await kvRecord('same1', 'default')).toEqual(rec);
+    expect(await artifactKeys('same1', 'default')).toEqual(['labelsets/same1/default/1.safetensors', 'labelsets/same1/default/2.safetensors']);
+    const json = await classifyOk(api, key);
+    expect([json.labelset.version, labelsOf(json)]).toEqual(['1', [...A].sort()]);
+
+    // The same bytes under another name, or after a delete, are a new label set: a new version.
+    expect(await api.publish('same1', 'other', a)).toMatchObject({ version: '1', created: true });
+    expect((await api.call('DELETE', '/v1/admin/tenants/same1/labelsets/other')).status).toBe(200);
+    expect(await api.publish('same1', 'other', a)).toMatchObject({ version: '2', created: true });
+  });
+
+  it('concurrent identical publishes end as one version: one 201, the others 200 with that version, no orphaned artifact', async () => {
+    const api = makeApi();
+    await api.createTenant('same2');
+    const c = await labelSet(C);
+    const answers = await Promise.all([1, 2, 3, 4].map(async () => {
+      const res = await put(api, 'same2', 'default', c);
+      return { status: res.status, body: (await res.json()) as { version: string; created: boolean } };
+    }));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 201]);
+    const created = answers.find((a) => a.status === 201)!.body.version;
+    for (const a of answers) expect(a.body).toMatchObject({ version: created, created: a.status === 201 });
+    const rec = (await r2Record('same2', 'default'))!;
+    expect(rec.versions.map((v) => v.version)).toEqual([created]);
+    expect(rec.current).toBe(created);
+    expect(await artifactKeys('same2', 'default')).toEqual([`labelsets/same2/default/${created}.safetensors`]);
+  });
+});
+
 describe('concurrency', () => {
   it('concurrent publishes get distinct increasing versions, all in the history; the current one is one of them and exists in R2', async () => {
     const api = makeApi();

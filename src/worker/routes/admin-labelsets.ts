@@ -81,10 +81,15 @@ export function adminLabelSetRoutes(deps: AdminLabelSetRouteDeps) {
     const limit = readLimits(c.env).maxArtifactBytes;
     const bytes = await readRequestBody(c.req.raw, limit, () => new PayloadTooLargeError(`The label set is larger than this worker's limit of ${limit} bytes (MAX_ARTIFACT_BYTES). Fewer classes, or F16 embeddings, make it smaller.`));
     const artifact = validateUpload(bytes, await deps.expectations());
-    const v = await storage.labelSets.publish(tenant, name, bytes, artifact);
+    const published = await storage.labelSets.publish(tenant, name, bytes, artifact);
     // publish() only returns null with ifAbsent, which is not used here.
-    if (v === null) throw new HttpError('internal', 'The label set was not published.');
-    return c.json({ tenant, name, version: v.version, labels: v.labels, method: v.method, content_version: v.content_version }, 201);
+    if (published === null) throw new HttpError('internal', 'The label set was not published.');
+    const { version: v, created, madeCurrent } = published;
+    // Identical bytes again: 200 with the existing version (created: false), not a new version.
+    return c.json(
+      { tenant, name, version: v.version, labels: v.labels, method: v.method, content_version: v.content_version, created, made_current: madeCurrent },
+      created ? 201 : 200,
+    );
   });
 
   app.delete(`${base}/:name`, async (c) => {

@@ -50,6 +50,16 @@ export function summarize(record: LabelSetRecord): LabelSetSummary | null {
 
 const isLive = (r: LabelSetRecord): boolean => r.deleted_at === undefined && r.current !== null;
 
+/** What a publish did. */
+export interface PublishOutcome {
+  /** The version that now is current. */
+  version: LabelSetVersion;
+  /** False when the bytes were already a version of the label set (same sha256): that one is returned. */
+  created: boolean;
+  /** Whether the publish changed the current version (false: identical to the current version). */
+  madeCurrent: boolean;
+}
+
 export class LabelSetStore {
   constructor(
     private readonly bucket: R2Bucket,
@@ -135,22 +145,43 @@ export class LabelSetStore {
    * makes it current is swapped in; a concurrent publish that took our number first makes us take
    * the next free one. With `ifAbsent`, nothing is published (null) once any record exists for the
    * name, even a tombstone: the demo seed uses it so that it never publishes twice.
+   *
+   * Bytes identical (sha256) to a version in the history create no new version: a retried or
+   * repeated upload would otherwise pile up copies. That version is returned (`created: false`)
+   * and made current again if it no longer was, since a publish means "serve these bytes".
    */
-  async publish(tenant: string, name: string, bytes: Uint8Array<ArrayBuffer>, artifact: LabelSetArtifact, opts: { ifAbsent?: boolean } = {}): Promise<LabelSetVersion | null> {
+  async publish(tenant: string, name: string, bytes: Uint8Array<ArrayBuffer>, artifact: LabelSetArtifact, opts: { ifAbsent?: boolean } = {}): Promise<PublishOutcome | null> {
     const sha256 = await sha256Hex(bytes);
     let allocated: number | null = null;
+    const release = async () => {
+      if (allocated !== null) await this.bucket.delete(r2Keys.artifact(tenant, name, String(allocated)));
+      allocated = null;
+    };
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const cur = await this.read(tenant, name);
       if (cur !== null && opts.ifAbsent) {
-        if (allocated !== null) await this.bucket.delete(r2Keys.artifact(tenant, name, String(allocated)));
+        await release();
         return null;
+      }
+      const same = cur !== null && isLive(cur.value) ? cur.value.versions.find((v) => v.sha256 === sha256) : undefined;
+      // Its artifact is immutable and only deleted with the whole label set; the head is a guard.
+      if (cur !== null && same !== undefined && (await this.bucket.head(r2Keys.artifact(tenant, name, same.version))) !== null) {
+        // A concurrent identical publish committed first: ours is not needed.
+        await release();
+        if (cur.value.current === same.version) return { version: same, created: false, madeCurrent: false };
+        const at = this.now().toISOString();
+        const written = await this.swap({ ...cur.value, current: same.version, revision: cur.value.revision + 1, updated_at: at }, cur);
+        if (written !== null) {
+          await this.mirror(written);
+          return { version: same, created: false, madeCurrent: true };
+        }
+        continue;
       }
       const next = cur?.value.next_version ?? 1;
       if (allocated !== null && allocated < next) {
         // A later-numbered publish committed first: keep versions increasing along the history by
         // taking a fresh number (ours was never referenced, so it can go).
-        await this.bucket.delete(r2Keys.artifact(tenant, name, String(allocated)));
-        allocated = null;
+        await release();
       }
       allocated ??= await this.writeArtifact(tenant, name, next, bytes, sha256);
       const at = this.now().toISOString();
@@ -178,10 +209,10 @@ export class LabelSetStore {
       const written = await this.swap(record, cur);
       if (written !== null) {
         await this.mirror(written);
-        return entry;
+        return { version: entry, created: true, madeCurrent: true };
       }
     }
-    if (allocated !== null) await this.bucket.delete(r2Keys.artifact(tenant, name, String(allocated)));
+    await release();
     throw busy(`Publishing label set "${name}" of tenant "${tenant}"`);
   }
 
