@@ -78,8 +78,7 @@ describe('tenant and labelset commands', () => {
 
   it('labelset list, rollback (previous and --version) and delete', async () => {
     const c = new AdminClient({ baseUrl: w.baseUrl, adminToken: ADMIN, local: false, devVars: {} });
-    const bytes = new TextEncoder().encode('ARTIFACT');
-    for (let i = 0; i < 3; i++) await c.putLabelSet('acme', 'pets', bytes);
+    for (let i = 0; i < 3; i++) await c.putLabelSet('acme', 'pets', new TextEncoder().encode(`ARTIFACT ${i}`));
     const l = await cli('labelset', 'list', '--tenant', 'acme', '--target', w.baseUrl, '--json');
     expect(l.code).toBe(0);
     expect(JSON.parse(l.stdout)).toMatchObject({ tenant: 'acme', labelsets: [{ name: 'pets', version: '3' }] });
@@ -108,10 +107,16 @@ describe('tenant and labelset commands', () => {
     const saved = w.validateArtifact;
     w.validateArtifact = (b) => (b.subarray(8).toString('utf8').includes('prompt-edge/labelset@1') ? null : 'not a label set');
     const r = await cli('labelset', 'publish', file, '--tenant', 'acme', '--name', 'cifar', '--target', w.baseUrl, '--json');
-    w.validateArtifact = saved;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ tenant: 'acme', name: 'cifar', version: '1' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ tenant: 'acme', name: 'cifar', version: '1', created: true });
+    // The same file again: the existing version, and the CLI says so.
+    const again = await cli('labelset', 'publish', file, '--tenant', 'acme', '--name', 'cifar', '--target', w.baseUrl);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe('acme/cifar version 1 already holds these exact bytes and is current: nothing to publish (no new version)');
+    const againJson = await cli('labelset', 'publish', file, '--tenant', 'acme', '--name', 'cifar', '--target', w.baseUrl, '--json');
+    expect(JSON.parse(againJson.stdout)).toMatchObject({ version: '1', created: false, made_current: false });
+    w.validateArtifact = saved;
     const bad = join(tmp, 'bad.safetensors');
     copyFileSync(resolve('package.json'), bad);
     const refused = await cli('labelset', 'publish', bad, '--tenant', 'acme', '--target', w.baseUrl);

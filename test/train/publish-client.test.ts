@@ -8,6 +8,8 @@ import { startFakeWorker, type FakeWorker } from './publish-fake-worker.ts';
 
 const ADMIN = 'pe_admin_test_token';
 const ARTIFACT = new TextEncoder().encode('ARTIFACT bytes');
+const ARTIFACT2 = new TextEncoder().encode('ARTIFACT bytes, version 2');
+const ARTIFACT3 = new TextEncoder().encode('ARTIFACT bytes, version 3');
 const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
 
 let w: FakeWorker;
@@ -67,9 +69,11 @@ describe('AdminClient against a contract-speaking HTTP server', () => {
     expect(put.url).toBe('/v1/admin/tenants/shop/labelsets/default');
     expect(put.headers['content-type']).toBe('application/octet-stream');
     expect(new Uint8Array(put.body)).toEqual(ARTIFACT);
-    expect(v1).toEqual({ tenant: 'shop', name: 'default', version: '1', labels: ['cat', 'dog'], method: 'coop' });
-    expect((await client.putLabelSet('shop', 'default', ARTIFACT)).version).toBe('2');
-    expect((await client.putLabelSet('shop', 'default', ARTIFACT)).version).toBe('3');
+    expect(v1).toEqual({ tenant: 'shop', name: 'default', version: '1', labels: ['cat', 'dog'], method: 'coop', created: true, made_current: true });
+    expect((await client.putLabelSet('shop', 'default', ARTIFACT2)).version).toBe('2');
+    expect((await client.putLabelSet('shop', 'default', ARTIFACT3)).version).toBe('3');
+    // The same bytes again: the existing version, nothing new.
+    expect(await client.putLabelSet('shop', 'default', ARTIFACT3)).toMatchObject({ version: '3', created: false, made_current: false });
 
     const listed = await client.listLabelSets('shop');
     expect(listed.labelsets).toHaveLength(1);

@@ -99,10 +99,17 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
           const invalid = fake.validateArtifact!(body);
           if (invalid) return fail(res, 422, 'invalid_artifact', invalid);
           const s = ls ?? { versions: [], current: -1 };
+          // As the worker does: the same bytes again are the existing version, made current.
+          const same = s.versions.findIndex((v) => v.body.equals(body));
+          if (same >= 0) {
+            const madeCurrent = s.current !== same;
+            s.current = same;
+            return send(res, 200, { tenant: t, name, version: s.versions[same]!.version, labels: ['cat', 'dog'], method: 'coop', created: false, made_current: madeCurrent });
+          }
           s.versions.push({ version: String(s.versions.length + 1), labels: ['cat', 'dog'], method: 'coop', body });
           s.current = s.versions.length - 1;
           state.labelsets.set(name, s);
-          return send(res, 201, { tenant: t, name, version: s.versions[s.current]!.version, labels: ['cat', 'dog'], method: 'coop' });
+          return send(res, 201, { tenant: t, name, version: s.versions[s.current]!.version, labels: ['cat', 'dog'], method: 'coop', created: true, made_current: true });
         }
         if (!ls) return fail(res, 404, 'labelset_not_found', `no label set "${name}".`);
         if (m[4] && req.method === 'POST') {

@@ -93,7 +93,7 @@ describe('train-and-publish pipeline', () => {
     expect(r.summary.train_n).toBe(6);
     expect(r.summary.loss).toHaveLength(2);
     expect(r.summary.status).toBe('ok');
-    expect(r.summary.published).toEqual({ version: '1', tenant_created: true, key_rotated: false });
+    expect(r.summary.published).toEqual({ version: '1', created: true, tenant_created: true, key_rotated: false });
     expect(r.summary.live_check).toMatchObject({ passed: true, checked: 6, agreed: 6, mismatches: [] });
     // The key was announced once, as soon as it existed, and is nowhere on disk.
     expect(ui.rec.keys).toEqual([{ tenant: 'acme', key: r.newKey!.key, what: 'created' }]);
@@ -130,7 +130,7 @@ describe('train-and-publish pipeline', () => {
     const r = await trainAndPublish(opts({ tenant: 'rot', method: 'ensemble', rotateKey: true }), ctx(), ui);
     expect(r.newKey?.what).toBe('rotated');
     expect(w.tenants.get('rot')!.keys.has(first.newKey!.key)).toBe(false);
-    expect(r.summary.published).toEqual({ version: '2', tenant_created: false, key_rotated: true });
+    expect(r.summary.published).toEqual({ version: '2', created: true, tenant_created: false, key_rotated: true });
     expect(r.summary.live_check).toMatchObject({ passed: true, checked: 6 });
 
     const withKey = await trainAndPublish(opts({ tenant: 'rot', method: 'zeroshot', tenantKey: r.newKey!.key }), ctx(), ui);

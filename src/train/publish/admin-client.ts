@@ -58,7 +58,12 @@ const tenantKey = z.object({ tenant: z.string(), key: z.string().min(1) });
 const tenantList = z.object({
   tenants: z.array(z.object({ tenant: z.string(), created_at: z.string().optional(), labelsets: z.array(z.string()).default([]) })),
 });
-const published = z.object({ tenant: z.string(), name: z.string(), version, labels: z.array(z.string()), method: z.string() });
+const published = z.object({
+  tenant: z.string(), name: z.string(), version, labels: z.array(z.string()), method: z.string(),
+  // false: the worker already had these exact bytes as `version` (workers before this field: always new).
+  created: z.boolean().default(true),
+  made_current: z.boolean().default(true),
+});
 const rolledBack = z.object({ tenant: z.string(), name: z.string(), version });
 const deleted = z.object({ tenant: z.string(), name: z.string(), deleted: z.literal(true) });
 // The contract says {"ok": true, ...}; earlier workers said {"status": "ok", ...}: both mean up.
@@ -150,6 +155,15 @@ export function checkLabelSetName(name: string): string {
     throw new PromptEdgeError('invalid_argument', `label set name "${name}" is not valid: use 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit.`);
   }
   return name;
+}
+
+/** One line on what a label-set upload did (a new version, or an existing one with the same bytes). */
+export function describePublished(p: PublishedLabelSet): string {
+  const what = `${p.tenant}/${p.name} version ${p.version}`;
+  if (p.created) return `published ${what} (${p.method}, ${p.labels.length} labels)`;
+  return p.made_current
+    ? `${what} already holds these exact bytes: made it current again (no new version)`
+    : `${what} already holds these exact bytes and is current: nothing to publish (no new version)`;
 }
 
 export interface AdminClientOptions {

@@ -22,7 +22,7 @@ import { checkData, splitData, type DataSplit } from '../steps/data.ts';
 import { embedItems, evaluateEmbedded, withEmbedder, type EmbeddedImages } from '../steps/embed.ts';
 import { coopHead, fitHead, promptHead, type CoopSettings, type HeadMethod, type TrainStepResult } from '../steps/train.ts';
 import type { StepUi } from '../steps/ui.ts';
-import { AdminApiError, AdminClient, checkLabelSetName, checkTenantId } from './admin-client.ts';
+import { AdminApiError, AdminClient, checkLabelSetName, checkTenantId, describePublished } from './admin-client.ts';
 import { baselineGate, BelowBaselineError, type GateDecision } from './baseline-gate.ts';
 import type { ClassSplit } from './held-out.ts';
 import { LiveCheckError, runLiveCheck, type LiveCheckResult, type OfflinePrediction } from './live-check.ts';
@@ -99,7 +99,8 @@ export interface RunSummary {
   train_accuracy: number[];
   coop: { n_ctx: number; csc: boolean; class_token_position: string; ctx_init: string | null; epochs: number; aug_views: number } | null;
   gate: { publish: boolean; below_baseline: boolean; forced: boolean; message: string };
-  published: { version: string; tenant_created: boolean; key_rotated: boolean } | null;
+  /** `created: false`: the worker already had these exact bytes as `version` (no new version). */
+  published: { version: string; created: boolean; tenant_created: boolean; key_rotated: boolean } | null;
   live_check: (Omit<LiveCheckResult, 'mismatches'> & { passed: boolean; mismatches: LiveCheckResult['mismatches'] }) | { skipped: string } | null;
   seconds: number;
   predictions: OfflinePrediction[];
@@ -284,11 +285,11 @@ async function publishStep(server: TargetCheck, tenant: string, name: string, ru
     liveKey = k.key;
   }
   const pub = await client.putLabelSet(tenant, name, run.bytes);
-  run.summary.published = { version: pub.version, tenant_created: plan.kind === 'create', key_rotated: plan.kind === 'rotate' };
+  run.summary.published = { version: pub.version, created: pub.created, tenant_created: plan.kind === 'create', key_rotated: plan.kind === 'rotate' };
   run.summary.status = 'published';
   run.reportData.publish = { target: target.baseUrl, version: pub.version, liveCheck: null };
   run.save();
-  ui.info(`published ${tenant}/${name} version ${pub.version} (${pub.method}, ${pub.labels.length} labels) to ${target.baseUrl}`);
+  ui.info(`${describePublished(pub)} on ${target.baseUrl}`);
   return { version: pub.version, liveKey, ...(newKey ? { newKey } : {}) };
 }
 

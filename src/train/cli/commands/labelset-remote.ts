@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { readLabelSetFile } from '../../labelset-files.ts';
-import type { LabelSetInfo } from '../../publish/admin-client.ts';
+import { describePublished, type LabelSetInfo } from '../../publish/admin-client.ts';
 import { emit } from '../output.ts';
 import { adminClientFor, TARGET_OPTION_HELP } from '../targets.ts';
 
@@ -46,7 +46,7 @@ export function registerRemoteLabelsetCommands(labelset: Command): void {
       // the worker validates again against the model it serves.
       readLabelSetFile(file);
       const r = await adminClientFor(f.target).putLabelSet(f.tenant, f.name, new Uint8Array(readFileSync(file)));
-      emit(f, r, () => `published ${r.tenant}/${r.name} version ${r.version} (${r.method}, ${r.labels.length} labels)`);
+      emit(f, r, () => describePublished(r));
     });
 
   labelset
