@@ -63,6 +63,9 @@ describe('tenant and labelset commands', () => {
     const key = [...w.tenants.get('human')!.keys][0]!;
     expect(r.stdout.split(key)).toHaveLength(2);
     expect(r.stdout).toContain('shown only this once');
+    // What to do next: a new tenant has no label set, so classify is 404 until one is published.
+    expect(r.stdout).toContain('human has no label set yet, so /v1/classify answers 404 labelset_not_found');
+    expect(r.stdout).toContain(`npx prompt-edge labelset publish human.safetensors --tenant human --name default --target ${w.baseUrl}`);
   });
 
   it('rotate-key and list', async () => {

@@ -6,6 +6,23 @@ import { adminClientFor, keyNotice, TARGET_OPTION_HELP } from '../targets.ts';
 
 interface TargetFlags { target: string; json?: boolean }
 
+/**
+ * What to do after `tenant create`: a new tenant has no label set, so its classify answers 404
+ * until one is published (as "default", the name classify uses without ?labelset=).
+ */
+export function nextStepsAfterCreate(tenant: string, target: string): string {
+  const t = target === 'local' ? '' : ` --target ${target}`;
+  return [
+    '',
+    `Next: ${tenant} has no label set yet, so /v1/classify answers 404 labelset_not_found until you publish one.`,
+    'Publish one named "default" (what classify uses without ?labelset=), from class names:',
+    `  npx prompt-edge labelset zeroshot --labels cat,dog,ship --out ${tenant}.safetensors`,
+    `  npx prompt-edge labelset publish ${tenant}.safetensors --tenant ${tenant} --name default${t}`,
+    'or trained (CoOp) on a folder of labelled images, checked against the live endpoint:',
+    `  npm run train-and-publish -- --data DIR --tenant ${tenant} --tenant-key <the key above>${t}`,
+  ].join('\n');
+}
+
 export function registerTenantCommands(program: Command): Command {
   const tenant = program
     .command('tenant')
@@ -21,7 +38,7 @@ export function registerTenantCommands(program: Command): Command {
     .addHelpText('after', '\nExample:\n  npx prompt-edge tenant create acme --json')
     .action(async (name: string, f: TargetFlags) => {
       const r = await adminClientFor(f.target).createTenant(name);
-      emit(f, { tenant: r.tenant, key: r.key }, () => keyNotice(r.tenant, r.key, 'created'));
+      emit(f, { tenant: r.tenant, key: r.key }, () => `${keyNotice(r.tenant, r.key, 'created')}\n${nextStepsAfterCreate(r.tenant, f.target)}`);
     });
 
   tenant
