@@ -104,6 +104,12 @@ describe('train-and-publish pipeline', () => {
     const html = readFileSync(join(o.outDir!, 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('Live check: 6 of 6');
+    // The headline (both accuracies) is stated once; the gate adds only its verdict.
+    const headline = /<p class="summary">(.*?)<\/p>/s.exec(html)![1]!;
+    const p1 = (x: number) => `${(x * 100).toFixed(1)}%`;
+    expect(headline).toBe(`Held-out accuracy: <b>${p1(r.summary.accuracy)}</b> (coop) vs <b>${p1(r.summary.zeroshot_accuracy)}</b> (zero-shot "a photo of a {}.") on 6 images. Baseline gate: at or above the baseline.`);
+    expect(ui.rec.info.filter((m) => m.includes(pct(r.summary.zeroshot_accuracy)))).toEqual([]);
+    expect(ui.rec.info).toContain('baseline gate: at or above the baseline.');
     // The published bytes are the artifact on disk, with the held-out metrics inside.
     const onDisk = readFileSync(join(o.outDir!, 'default.safetensors'));
     expect(Buffer.compare(onDisk, w.tenants.get('acme')!.labelsets.get('default')!.versions[0]!.body)).toBe(0);

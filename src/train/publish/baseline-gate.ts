@@ -18,7 +18,10 @@ export interface GateDecision {
   publish: boolean;
   /** True when the label set is below the baseline (published only because of --force, or refused). */
   belowBaseline: boolean;
+  /** The numbers and the verdict, for a line that stands alone (an error, summary.json). */
   message: string;
+  /** The verdict alone, for where the numbers are already the headline (report.html, the run log). */
+  verdict: string;
 }
 
 export function pct(x: number): string {
@@ -28,14 +31,16 @@ export function pct(x: number): string {
 export function baselineGate(g: GateInput): GateDecision {
   const below = g.accuracy < g.zeroshotAccuracy;
   const compare = `${g.method} ${pct(g.accuracy)} vs zero-shot "a photo of a {}." ${pct(g.zeroshotAccuracy)} on ${g.evalN} held-out images`;
-  if (!below) return { publish: true, belowBaseline: false, message: `${compare}: at or above the baseline.` };
-  if (g.method !== 'coop') return { publish: true, belowBaseline: true, message: `${compare}: below the baseline (only CoOp label sets are gated; publishing).` };
-  if (g.force) return { publish: true, belowBaseline: true, message: `${compare}: below the baseline, publishing anyway because of --force.` };
-  return {
-    publish: false,
-    belowBaseline: true,
-    message: `refusing to publish: the CoOp label set scores below the zero-shot baseline (${compare}). Try more --shots or --epochs, check the labels, or pass --force to publish it anyway.`,
-  };
+  const decide = (publish: boolean, verdict: string, message = `${compare}: ${verdict}`): GateDecision => ({ publish, belowBaseline: below, message, verdict });
+  if (!below) return decide(true, 'at or above the baseline.');
+  if (g.method !== 'coop') return decide(true, 'below the baseline (only CoOp label sets are gated; publishing).');
+  if (g.force) return decide(true, 'below the baseline, publishing anyway because of --force.');
+  const advice = 'Try more --shots or --epochs, check the labels, or pass --force to publish it anyway.';
+  return decide(
+    false,
+    `below the baseline: not published. ${advice}`,
+    `refusing to publish: the CoOp label set scores below the zero-shot baseline (${compare}). ${advice}`,
+  );
 }
 
 /** Thrown when the gate refuses; the CLI exits with code 2. */

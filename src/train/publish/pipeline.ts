@@ -252,7 +252,7 @@ function reportStep(
   const reportData: ReportData = {
     tenant, name, method: o.method, createdAt: artifact.createdAt, modelId: ckpt.modelId, artifactVersion: artifact.version, dataDir: data.folder.root,
     evalSource: split.description, trainN: fitted.trainN, shots, lossPerEpoch: head.lossPerEpoch, trainAccuracyPerEpoch: head.accuracyPerEpoch, result: ev.result, zeroshot: ev.zeroshot,
-    gate: gate.message,
+    gate: gate.verdict,
     settings: {
       method: o.method, seed: o.seed, target: data.target.baseUrl, ...(coopSummary ? { ...coopSummary, requested_shots: o.shots } : {}),
     },
@@ -354,8 +354,9 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
   const run = reportStep({ tenant, name, t0, o, ctx, ui }, { folder, split, held, ckpt, target: server.target }, fitted, evaluation, gate, method);
 
   if (!gate.publish) throw new BelowBaselineError(`${gate.message} (report: ${run.reportPath})`, evaluation.result.accuracy, evaluation.zeroshot.accuracy);
-  if (gate.belowBaseline) ui.warn(gate.message);
-  else ui.info(gate.message);
+  // The accuracies are the run's headline (summary on stdout, report.html): the log gives the verdict.
+  if (gate.belowBaseline) ui.warn(`baseline gate: ${gate.verdict}`);
+  else ui.info(`baseline gate: ${gate.verdict}`);
 
   const published = await publishStep(server, tenant, name, run, ui);
   await liveCheckStep(o, server, name, run, published, ui);

@@ -28,6 +28,7 @@ export interface ReportData {
   trainAccuracyPerEpoch: readonly number[];
   result: EvalResult;
   zeroshot: EvalResult;
+  /** The baseline gate's verdict, without the accuracies the headline already states. */
   gate: string;
   settings: Readonly<Record<string, string | number | boolean | null>>;
   publish?: { target: string; version: string; liveCheck?: ReportLiveCheck | null } | undefined;
@@ -130,7 +131,7 @@ table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding
 .total td{font-weight:bold}.summary b{font-size:1.2em}code{background:#f4f4f4;padding:0 3px}
 </style></head><body>
 <h1>${escapeHtml(title)}</h1>
-<p class="summary">Held-out accuracy: <b>${pct(d.result.accuracy)}</b> (${escapeHtml(d.method)}) vs <b>${pct(d.zeroshot.accuracy)}</b> (zero-shot "a photo of a {}.") on ${d.result.n} images. ${escapeHtml(d.gate)}</p>
+<p class="summary">Held-out accuracy: <b>${pct(d.result.accuracy)}</b> (${escapeHtml(d.method)}) vs <b>${pct(d.zeroshot.accuracy)}</b> (zero-shot "a photo of a {}.") on ${d.result.n} images. Baseline gate: ${escapeHtml(d.gate)}</p>
 <table>
 <tr><th>model</th><td>${escapeHtml(d.modelId)}</td></tr>
 <tr><th>artifact version</th><td>${escapeHtml(d.artifactVersion)}</td></tr>
