@@ -172,6 +172,18 @@ describe('train-and-publish command', () => {
     expect(r.stderr).toContain('held out 1 of 5 images per class');
   });
 
+  it('human output: the accuracies headline once (stdout and stderr together) and the seed used', async () => {
+    w.classifyAnswer = (image, _t, _n, artifact) => reference.classify(image, artifact);
+    const r = await cli('train-and-publish', '--data', data, '--tenant', 'newco3', '--method', 'zeroshot', '--target', w.baseUrl, '--out-dir', join(tmp, 'run3'), '--no-cache');
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}\n${r.stderr}`.match(/vs zero-shot/g)).toHaveLength(1);
+    expect(r.stdout).toMatch(/^newco3\/default: zeroshot \d+\.\d\d% vs zero-shot \d+\.\d\d% on 2 held-out images$/m);
+    expect(r.stderr).toContain('baseline gate: at or above the baseline.');
+    expect(r.stdout).toContain('seed 1 (the default; --seed <s> for another)');
+    const seeded = await cli('train-and-publish', '--data', data, '--tenant', 'newco3', '--method', 'zeroshot', '--seed', '7', '--target', w.baseUrl, '--out-dir', join(tmp, 'run4'), '--no-cache', '--no-live-check', '--json');
+    expect(JSON.parse(seeded.stdout)).toMatchObject({ seed: 7 });
+  });
+
   it('exits 2 and lists the files when the live endpoint disagrees', async () => {
     w.classifyAnswer = () => ({ label: 'no-such-label' });
     const r = await cli('train-and-publish', '--data', data, '--tenant', 'newco2', '--method', 'zeroshot', '--target', w.baseUrl, '--out-dir', join(tmp, 'run2'), '--no-cache');

@@ -85,7 +85,8 @@ export function registerTrainAndPublishCommand(program: Command): void {
     .option('--live-check-max <n>', 'most held-out images to send in the live check', parseIntOption('--live-check-max', 1), 200)
     .option('--live-check-wait <s>', 'how long to wait for the new version to be served (deployed workers propagate through KV)', parseIntOption('--live-check-wait', 0, 3600), 90)
     .addHelpText('after', HELP_AFTER)
-    .action(async (f: Flags) => {
+    .action(async (f: Flags, cmd: Command) => {
+      const seedDefault = cmd.getOptionValueSource('seed') === 'default';
       if (!['coop', 'zeroshot', 'ensemble'].includes(f.method)) throw new InvalidArgumentError(`--method must be coop, zeroshot or ensemble, not "${f.method}".`);
       const coop = coopSettingsFrom(f, CONTEXT_DEFAULT);
       if (f.device !== 'cpu' && f.device !== 'cuda') throw new InvalidArgumentError(`--device must be cpu or cuda, not "${f.device}".`);
@@ -101,14 +102,15 @@ export function registerTrainAndPublishCommand(program: Command): void {
         newKey: (tenant, key, what) => process.stderr.write(`\n${'='.repeat(72)}\n${keyNotice(tenant, key, what)}\n${'='.repeat(72)}\n\n`),
       });
       const { predictions: _omit, ...doc } = r.summary;
-      emit(f, { ...doc, out_dir: r.outDir, ...(r.newKey ? { tenant_key: r.newKey.key } : {}) }, () => humanSummary(r.summary, r.outDir));
+      emit(f, { ...doc, out_dir: r.outDir, ...(r.newKey ? { tenant_key: r.newKey.key } : {}) }, () => humanSummary(r.summary, r.outDir, seedDefault));
     });
 }
 
-function humanSummary(s: RunSummary, outDir: string): string {
+function humanSummary(s: RunSummary, outDir: string, seedDefault: boolean): string {
   const live = s.live_check;
   return [
     `${s.tenant}/${s.labelset}: ${s.method} ${pct(s.accuracy)} vs zero-shot ${pct(s.zeroshot_accuracy)} on ${s.eval.n} held-out images`,
+    `seed ${s.seed}${seedDefault ? ' (the default; --seed <s> for another)' : ''}${s.shots !== null ? `, ${s.shots} shots` : ''}`,
     `published version ${s.published?.version ?? '-'} to ${s.target}`,
     live && 'skipped' in live ? `live check skipped (${live.skipped})` : live ? `live check passed: ${live.agreed}/${live.checked} agree` : '',
     `report: ${s.report}`,
