@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../core/errors.ts';
+import { EXIF_MODES, type ExifMode } from '../../core/image/exif-orientation.ts';
 
 export { writeFileAtomic } from '../files.ts';
 
@@ -18,6 +19,15 @@ export const OPENAI_BPE_PATH = resolve(REPO_ROOT, '../shared/models/clip-bpe/bpe
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+export const EXIF_OPTION_HELP =
+  'EXIF orientation: apply (default; the photo as a person sees it, as the API does) | ignore (the pixels as stored, what Hugging Face\'s CLIPImageProcessor sees)';
+
+/** `--exif apply|ignore`, the CLI's counterpart of the API's ?exif= (same default, so offline evaluation and the edge agree). */
+export function parseExifOption(raw: string): ExifMode {
+  if (!(EXIF_MODES as readonly string[]).includes(raw)) throw new InvalidArgumentError(`--exif must be apply or ignore, got "${raw}".`);
+  return raw as ExifMode;
 }
 
 export function parseIntOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {

@@ -14,6 +14,7 @@ import { embedItems, evaluateEmbedded, withEmbedder } from '../steps/embed.ts';
 import { coopHead, fitHead, type CoopSettings } from '../steps/train.ts';
 import type { StepUi } from '../steps/ui.ts';
 import { sampleFewShot } from './trainer.ts';
+import type { ExifMode } from '../../core/image/exif-orientation.ts';
 
 export interface CoopJobOptions extends Omit<CoopSettings, 'csc' | 'classTokenPosition' | 'augViews'>, Partial<Pick<CoopSettings, 'csc' | 'classTokenPosition'>> {
   shots: number;
@@ -24,6 +25,8 @@ export interface CoopJobOptions extends Omit<CoopSettings, 'csc' | 'classTokenPo
   augViews: number;
   device: Device;
   skipBadImages: boolean;
+  /** EXIF orientation of the training and evaluation images (default apply, as the API). */
+  exif?: ExifMode;
   cacheDir?: string | undefined;
   /** Train on these items instead of sampling `shots` per class from dataDir. */
   trainSubset?: ImageFolder;
@@ -58,7 +61,7 @@ export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: Co
     lr: o.lr, batchSize: o.batchSize, augViews: o.augViews, labelNoise: o.labelNoise,
   });
 
-  return withEmbedder(ckpt, { device: o.device, cacheDir: o.cacheDir, skipBadImages: o.skipBadImages }, ui, async (embedder) => {
+  return withEmbedder(ckpt, { device: o.device, cacheDir: o.cacheDir, skipBadImages: o.skipBadImages, exif: o.exif }, ui, async (embedder) => {
     // Evaluation images are decoded before training, so a bad file fails the job before the expensive part.
     const evalSet = data.eval ? await embedItems(embedder, data.eval.folder.items) : undefined;
     const fitted = await fitHead(method, { labels: folder.labels, root: folder.root, items: picked, shots: o.shots, seed: o.seed }, embedder, { ckpt, device: o.device });

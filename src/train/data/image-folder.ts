@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataError, PromptEdgeError } from '../../core/errors.ts';
-import { decodeImage, type RgbImage } from '../../core/image/decode.ts';
+import { decodeImage, type ExifMode, type RgbImage } from '../../core/image/decode.ts';
+import { readOrientation, type Orientation } from '../../core/image/exif-orientation.ts';
 import { readImageHeader } from '../../core/image/image-header.ts';
 import { initNodeImageCodecs } from '../image-codecs-node.ts';
 
@@ -68,6 +69,8 @@ export interface LoadOptions {
   onWarning?: (message: string) => void;
   onProgress?: (done: number, total: number) => void;
   maxPixels?: number;
+  /** EXIF orientation, as the API's ?exif= (default apply). */
+  exif?: ExifMode;
 }
 
 export interface LoadedImage {
@@ -75,6 +78,8 @@ export interface LoadedImage {
   readonly image: RgbImage;
   /** The raw file bytes (hashed for the feature cache). */
   readonly bytes: Uint8Array;
+  /** The EXIF orientation applied to the stored pixels (1: none), part of the feature cache key. */
+  readonly orientation: Orientation;
 }
 
 export async function loadImages(items: readonly ImageItem[], opts: LoadOptions = {}): Promise<LoadedImage[]> {
@@ -92,8 +97,10 @@ export async function loadImages(items: readonly ImageItem[], opts: LoadOptions 
       continue;
     }
     try {
-      const image = await decodeImage(bytes, opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {});
-      out.push({ item, image, bytes });
+      const exif = opts.exif ?? 'apply';
+      const image = await decodeImage(bytes, { ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}), exif });
+      const orientation = exif === 'ignore' ? 1 : readOrientation(bytes, readImageHeader(bytes).format);
+      out.push({ item, image, bytes, orientation });
     } catch (cause) {
       if (!(cause instanceof PromptEdgeError)) throw cause;
       const msg = `${item.path} is not a usable image: ${cause.message}`;

@@ -38,9 +38,15 @@ async function extract(
   return out as Float32Array[];
 }
 
+/** Content hash, plus the EXIF orientation applied when there was one (files without keep their old keys). */
+function imageKey(im: LoadedImage): string {
+  const h = contentHash(im.bytes);
+  return im.orientation === 1 ? h : `${h}-o${im.orientation}`;
+}
+
 /** L2-normalised features of each image with CLIP's own preprocessing (evaluation). */
 export function plainFeatures(tower: ImageTower, cache: FeatureCache, images: readonly LoadedImage[], opts: ExtractOptions = {}): Promise<Float32Array[]> {
-  return extract(tower, cache, images.map((im) => ({ key: `${contentHash(im.bytes)}-plain`, make: () => im.image })), opts);
+  return extract(tower, cache, images.map((im) => ({ key: `${imageKey(im)}-plain`, make: () => im.image })), opts);
 }
 
 /**
@@ -57,7 +63,7 @@ export async function augmentedFeatures(
 ): Promise<Float32Array[][]> {
   const size = tower.cropSize.height;
   const jobs = images.flatMap((im) => {
-    const h = contentHash(im.bytes);
+    const h = imageKey(im);
     return Array.from({ length: views }, (_, v) => ({
       key: `${h}-rrc0.08-flip-s${seed}-v${v}-${size}`,
       make: () => {

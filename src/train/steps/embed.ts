@@ -12,12 +12,15 @@ import { FeatureCache } from '../features/feature-cache.ts';
 import { ImageTower } from '../image-tower.ts';
 import type { Device } from '../ort-node.ts';
 import type { StepUi } from './ui.ts';
+import type { ExifMode } from '../../core/image/exif-orientation.ts';
 
 export interface EmbedOptions {
   readonly device?: Device | undefined;
   /** Feature cache root; undefined = no disk cache. */
   readonly cacheDir?: string | undefined;
   readonly skipBadImages: boolean;
+  /** EXIF orientation of the images (default apply, as the API's ?exif=). */
+  readonly exif?: ExifMode | undefined;
 }
 
 /** An image tower and a feature cache, opened once for every embed step of a run. */
@@ -25,6 +28,7 @@ export interface Embedder {
   readonly imageTower: ImageTower;
   readonly cache: FeatureCache;
   readonly skipBadImages: boolean;
+  readonly exif: ExifMode;
   readonly ui: StepUi;
   dispose(): Promise<void>;
 }
@@ -32,7 +36,7 @@ export interface Embedder {
 export async function openEmbedder(ckpt: ClipCheckpoint, o: EmbedOptions, ui: StepUi): Promise<Embedder> {
   const imageTower = await ImageTower.create(ckpt, o.device === undefined ? {} : { device: o.device });
   const cache = new FeatureCache(o.cacheDir, ckpt.visionSha256, ckpt.config.projection_dim);
-  return { imageTower, cache, skipBadImages: o.skipBadImages, ui, dispose: () => imageTower.dispose() };
+  return { imageTower, cache, skipBadImages: o.skipBadImages, exif: o.exif ?? 'apply', ui, dispose: () => imageTower.dispose() };
 }
 
 /** Runs `f` with an embedder and releases its image tower afterwards. */
@@ -64,7 +68,7 @@ const EVAL_TITLES: EmbedTitles = { load: 'load eval images', embed: 'eval featur
 export async function loadForEmbedding(e: Embedder, items: readonly ImageItem[], title: string): Promise<LoadedImage[]> {
   const bar = e.ui.progress(title, items.length);
   try {
-    return await loadImages(items, { skipBadImages: e.skipBadImages, onWarning: e.ui.warn, onProgress: (d) => bar.update(d) });
+    return await loadImages(items, { skipBadImages: e.skipBadImages, exif: e.exif, onWarning: e.ui.warn, onProgress: (d) => bar.update(d) });
   } finally {
     bar.stop();
   }

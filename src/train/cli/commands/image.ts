@@ -2,21 +2,22 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DataError } from '../../../core/errors.ts';
-import { decodeImage } from '../../../core/image/decode.ts';
+import { decodeImage, type ExifMode } from '../../../core/image/decode.ts';
 import { loadCheckpoint } from '../../checkpoint.ts';
 import { initNodeImageCodecs } from '../../image-codecs-node.ts';
 import { ImageTower } from '../../image-tower.ts';
-import { DEFAULT_MODEL_DIR } from '../common.ts';
+import { DEFAULT_MODEL_DIR, EXIF_OPTION_HELP, parseExifOption } from '../common.ts';
 import { emit } from '../output.ts';
 
 export function registerImageCommands(program: Command): void {
   program
     .command('embed-image')
-    .description('L2-normalised CLIP image embeddings of JPEG/PNG files.')
+    .description('L2-normalised CLIP image embeddings of image files (JPEG, PNG, WebP, GIF, BMP, AVIF).')
     .option('--model <dir>', 'Hugging Face CLIP folder', DEFAULT_MODEL_DIR)
+    .option('--exif <mode>', EXIF_OPTION_HELP, parseExifOption, 'apply')
     .option('--json', 'print {"embeddings": [[...], ...]} and nothing else on stdout')
-    .argument('<file...>', 'image files (JPEG or PNG)')
-    .action(async (files: string[], opts: { model: string; json?: boolean }) => {
+    .argument('<file...>', 'image files (JPEG, PNG, WebP, GIF, BMP or AVIF)')
+    .action(async (files: string[], opts: { model: string; json?: boolean; exif: ExifMode }) => {
       const ckpt = loadCheckpoint(opts.model);
       await initNodeImageCodecs();
       const images = [];
@@ -28,7 +29,7 @@ export function registerImageCommands(program: Command): void {
           throw new DataError(`cannot read ${f}: ${(cause as Error).message}`, { cause });
         }
         try {
-          images.push(await decodeImage(bytes));
+          images.push(await decodeImage(bytes, { exif: opts.exif }));
         } catch (cause) {
           throw new DataError(`${f}: ${(cause as Error).message}`, { cause });
         }

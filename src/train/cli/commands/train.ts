@@ -4,7 +4,8 @@ import { InvalidArgumentError } from '../../../core/errors.ts';
 import { encodeLabelSet } from '../../../core/labelset/artifact.ts';
 import { loadCheckpoint } from '../../checkpoint.ts';
 import { runCoopJob } from '../../coop/train-job.ts';
-import { DEFAULT_MODEL_DIR, DEFAULT_SEED, parseFloatOption, parseIntOption, REPO_ROOT, writeFileAtomic } from '../common.ts';
+import { DEFAULT_MODEL_DIR, DEFAULT_SEED, EXIF_OPTION_HELP, parseExifOption, parseFloatOption, parseIntOption, REPO_ROOT, writeFileAtomic } from '../common.ts';
+import type { ExifMode } from '../../../core/image/exif-orientation.ts';
 import { addCoopOptions, coopSettingsFrom, type CoopFlagValues } from '../coop-flags.ts';
 import { emit, info, warn } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -12,7 +13,7 @@ import { resolve } from 'node:path';
 
 interface TrainFlags extends CoopFlagValues {
   model: string; data: string; evalData?: string; shots: number; seed: number; device: 'cpu' | 'cuda';
-  out: string; json?: boolean; skipBadImages?: boolean; cacheDir: string; noCache?: boolean; labelNoise: number; cache: boolean;
+  out: string; json?: boolean; skipBadImages?: boolean; exif: ExifMode; cacheDir: string; noCache?: boolean; labelNoise: number; cache: boolean;
 }
 
 /** `train` starts from the paper's 16 random context vectors unless --ctx-init is given. */
@@ -33,6 +34,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--cache-dir <dir>', 'image feature cache', resolve(REPO_ROOT, '.cache'))
     .option('--no-cache', 'do not read or write the feature cache')
     .option('--skip-bad-images', 'skip unreadable or non-image files with a warning instead of failing')
+    .option('--exif <mode>', EXIF_OPTION_HELP, parseExifOption, 'apply')
     .requiredOption('--out <file>', 'label set to write (.safetensors)')
     .option('--json', 'print the run summary as one JSON document on stdout')
     .addHelpText('after', '\nExample:\n  npx prompt-edge train --data ../shared/datasets/cifar10-sketch-fewshot/train \\\n    --eval-data ../shared/datasets/cifar10-sketch-fewshot/test --shots 16 --out sketch.safetensors')
@@ -43,7 +45,7 @@ export function registerTrainCommand(program: Command): void {
       const ckpt = loadCheckpoint(f.model);
       const r = await runCoopJob(ckpt, {
         ...coop, shots: f.shots, seed: f.seed, device: f.device, labelNoise: f.labelNoise,
-        dataDir: f.data, evalDir: f.evalData, skipBadImages: !!f.skipBadImages, cacheDir: f.cache ? f.cacheDir : undefined,
+        dataDir: f.data, evalDir: f.evalData, skipBadImages: !!f.skipBadImages, exif: f.exif, cacheDir: f.cache ? f.cacheDir : undefined,
       }, { warn, progress: progressBar });
       // Written only after everything succeeded: a failed run leaves no file behind.
       writeFileAtomic(f.out, encodeLabelSet(r.artifact));
