@@ -446,6 +446,7 @@ def main():
     write('clip.json', {**meta, 'cases': clip_vectors()})
     import gen_format_vectors  # noqa: E402 - the formats added for issue 11, kept in their own file
     write('formats.json', {**meta, **gen_format_vectors.vectors(sys.modules[__name__])})
+    write('same-picture.json', {**meta, 'pictures': gen_format_vectors.same_picture(sys.modules[__name__], SHARED)})
 
 
 if __name__ == '__main__':

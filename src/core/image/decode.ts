@@ -40,6 +40,11 @@ export function instantiatedImageCodecs(): { webp: boolean; avif: boolean } {
   return { webp: webpCodec.isInstantiated(), avif: avifCodec.isInstantiated() };
 }
 
+/** The largest WASM linear memory each lazily loaded decoder has had after a decode, in bytes. */
+export function imageCodecHeapHighWater(): { webp: number; avif: number } {
+  return { webp: webpCodec.heapHighWater, avif: avifCodec.heapHighWater };
+}
+
 /**
  * Decodes a JPEG, PNG, WebP, GIF (first frame), BMP or AVIF to 8-bit RGB, identical to Pillow's
  * `Image.open(f).convert('RGB')` for the lossless formats and JPEG (except 16-bit grey PNGs, scaled

@@ -34,6 +34,8 @@ export class LazyWasmCodec<M extends { HEAP8?: Int8Array }> {
   private source: WasmModuleSource | undefined;
   private compiled: Promise<WebAssembly.Module> | undefined;
   private instance: Promise<Instance<M>> | undefined;
+  /** Largest linear memory an instance has had after a decode (tests bound it by the pixel limit). */
+  heapHighWater = 0;
 
   constructor(
     /** Format name for messages ("WebP"). */
@@ -79,7 +81,9 @@ export class LazyWasmCodec<M extends { HEAP8?: Int8Array }> {
       const detail = current.messages.filter((m) => m.trim() !== '').join('; ') || (err instanceof Error ? err.message : String(err));
       throw new InvalidImageError(`Cannot decode ${this.format}: ${detail}.`, { cause: err });
     }
-    if ((current.module.HEAP8?.buffer.byteLength ?? 0) > MAX_RETAINED_HEAP_BYTES) this.instance = undefined;
+    const heapBytes = current.module.HEAP8?.buffer.byteLength ?? 0;
+    this.heapHighWater = Math.max(this.heapHighWater, heapBytes);
+    if (heapBytes > MAX_RETAINED_HEAP_BYTES) this.instance = undefined;
     return result;
   }
 
