@@ -379,6 +379,10 @@ def error_cases(g):
     cmyk = saved(smooth.convert('CMYK'), 'JPEG', quality=90)
     anim = saved(smooth, 'GIF', save_all=True, append_images=[smooth.rotate(90)], duration=100)
     anim_webp = tool(['gif2webp', '-quiet', 'IN', '-o', 'OUT'], anim, '.webp')
+    # 3000x3000 of one colour compresses to a few hundred bytes; its ispe box is then rewritten to 10x10.
+    big = tool(['avifenc', '-j', '1', '-s', '10', 'IN', 'OUT'], png_bytes(Image.new('RGB', (3000, 3000), (10, 200, 30))), '.avif')
+    at = big.index(b'ispe')
+    lying_avif = big[:at + 8] + struct.pack('>II', 10, 10) + big[at + 16:]
     bad_masks = bmp_file(3, 2, 32, [[(1, 2, 3, 4)] * 3] * 2, compression=3, masks=[0xff00, 0xff, 0xff0000, 0], header_size=108)
     two_bit = bmp_file(4, 2, 2, None, palette=[(0, 0, 0)] * 4, raw_data=b'\0' * 8)
     return [
@@ -390,6 +394,7 @@ def error_cases(g):
         ('AVIF truncated', avif[:len(avif) * 3 // 4], 'InvalidImageError'),
         ('CMYK JPEG truncated', cmyk[:len(cmyk) * 2 // 3], 'InvalidImageError'),
         ('animated WebP', anim_webp, 'UnsupportedMediaTypeError'),
+        ('AVIF whose ispe says 10x10 over a 3000x3000 AV1 frame', lying_avif, 'InvalidImageError'),
     ]
 
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PromptEdgeError } from '../../src/core/errors.ts';
 import { decodeImage, imageCodecHeapHighWater } from '../../src/core/image/decode.ts';
 import { readImageHeader } from '../../src/core/image/image-header.ts';
+import { wasmHeapCap } from '../../src/core/image/wasm-codec.ts';
 import { initNodeImageCodecs } from '../../src/train/image-codecs-node.ts';
 import { STATUS_BY_CODE } from '../../src/worker/http/errors.ts';
 import { fromBase64, loadFixture } from './image-test-utils.ts';
@@ -21,7 +22,7 @@ const MAX_PIXELS = 1 << 16;
 /** Per-input wall-clock budget (generous: the machine is shared; real decodes of these inputs take well under 10 ms). */
 const BUDGET_MS = 1000;
 /** A decoder's WASM heap may not grow past this while decoding images of at most MAX_PIXELS. */
-const MAX_WASM_HEAP_BYTES = 32 * 1024 * 1024;
+const MAX_WASM_HEAP_BYTES = wasmHeapCap(MAX_PIXELS);
 
 type Format = 'jpeg' | 'png' | 'gif' | 'webp' | 'bmp' | 'avif';
 

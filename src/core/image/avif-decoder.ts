@@ -22,13 +22,13 @@ export const avifCodec = new LazyWasmCodec<AvifModule>('AVIF', AVIF_DEC_WASM, as
   return glue.default as unknown as EmscriptenFactory<AvifModule>;
 });
 
-export async function decodeAvif(bytes: Uint8Array): Promise<RgbImage> {
+export async function decodeAvif(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {
   const info = readAvifInfo(bytes);
   const decoded = await avifCodec.run((m) => {
     const out = m.decode(bytes, 8);
     if (out === null) throw new Error('libavif could not decode the file (corrupt, truncated, or an AVIF feature this build lacks)');
     return out;
-  });
+  }, { maxPixels });
   checkDecodedSize('AVIF', decoded, info);
   return { width: decoded.width, height: decoded.height, data: rgbaToRgb(decoded.data) };
 }

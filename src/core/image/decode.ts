@@ -76,9 +76,9 @@ function decodeStored(format: ImageFormat, bytes: Uint8Array, maxPixels: number)
     case 'bmp':
       return decodeBmp(bytes);
     case 'webp':
-      return decodeWebp(bytes);
+      return decodeWebp(bytes, maxPixels);
     case 'avif':
-      return decodeAvif(bytes);
+      return decodeAvif(bytes, maxPixels);
   }
 }
 

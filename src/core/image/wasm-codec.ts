@@ -30,12 +30,24 @@ interface Instance<M> {
 // worker does not keep that memory for good.
 const MAX_RETAINED_HEAP_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The most linear memory a decode may grow its instance to for images of at most `maxPixels`: room for
+ * the decoder's own state plus 16 bytes a pixel (AV1 frame planes at up to 16 bits, RGBA output, and
+ * its copy). A file whose header understates its real size (an AVIF `ispe` saying 10x10 over a
+ * 3000x3000 AV1 frame) fails to allocate instead of taking the isolate's memory.
+ */
+export function wasmHeapCap(maxPixels: number): number {
+  return 32 * 1024 * 1024 + 16 * maxPixels;
+}
+
 export class LazyWasmCodec<M extends { HEAP8?: Int8Array }> {
   private source: WasmModuleSource | undefined;
   private compiled: Promise<WebAssembly.Module> | undefined;
   private instance: Promise<Instance<M>> | undefined;
   /** Largest linear memory an instance has had after a decode (tests bound it by the pixel limit). */
   heapHighWater = 0;
+  /** Growth limit for the decode in progress (decodes are synchronous, so one at a time per instance). */
+  private heapCap = Number.POSITIVE_INFINITY;
 
   constructor(
     /** Format name for messages ("WebP"). */
@@ -69,22 +81,46 @@ export class LazyWasmCodec<M extends { HEAP8?: Int8Array }> {
    * Runs `decode` on the instance. A throw from inside the WASM (an Emscripten abort) leaves the instance
    * in an unknown state, so the next call gets a fresh one; the error becomes an InvalidImageError.
    */
-  async run<T>(decode: (module: M, messages: string[]) => T): Promise<T> {
+  async run<T>(decode: (module: M, messages: string[]) => T, limits: { maxPixels: number }): Promise<T> {
     const current = await this.ready();
     current.messages.length = 0;
-    let result: T;
+    this.heapCap = wasmHeapCap(limits.maxPixels);
     try {
-      result = decode(current.module, current.messages);
+      return decode(current.module, current.messages);
     } catch (err) {
       this.instance = undefined;
       if (err instanceof InvalidImageError) throw err;
       const detail = current.messages.filter((m) => m.trim() !== '').join('; ') || (err instanceof Error ? err.message : String(err));
       throw new InvalidImageError(`Cannot decode ${this.format}: ${detail}.`, { cause: err });
+    } finally {
+      const heapBytes = current.module.HEAP8?.buffer.byteLength ?? 0;
+      this.heapHighWater = Math.max(this.heapHighWater, heapBytes);
+      if (heapBytes > MAX_RETAINED_HEAP_BYTES) this.instance = undefined;
     }
-    const heapBytes = current.module.HEAP8?.buffer.byteLength ?? 0;
-    this.heapHighWater = Math.max(this.heapHighWater, heapBytes);
-    if (heapBytes > MAX_RETAINED_HEAP_BYTES) this.instance = undefined;
-    return result;
+  }
+
+  /**
+   * Emscripten grows memory through its `emscripten_resize_heap` import; refusing a request past the cap
+   * makes malloc return NULL, which libwebp/libavif/dav1d report as a failed decode (or abort, which
+   * run() turns into InvalidImageError and a fresh instance). The import names are minified, so the
+   * function is found by its name.
+   */
+  private withHeapCap(imports: WebAssembly.Imports): WebAssembly.Imports {
+    let wrapped = false;
+    const out: WebAssembly.Imports = {};
+    for (const [moduleName, members] of Object.entries(imports)) {
+      const copy: Record<string, WebAssembly.ImportValue> = { ...members };
+      for (const [name, value] of Object.entries(members)) {
+        if (typeof value === 'function' && /emscripten_resize_heap$/.test(value.name)) {
+          const resize = value as (requestedSize: number) => unknown;
+          copy[name] = (requestedSize: number) => ((requestedSize >>> 0) > this.heapCap ? false : resize(requestedSize));
+          wrapped = true;
+        }
+      }
+      out[moduleName] = copy;
+    }
+    if (!wrapped) throw new Error(`The ${this.format} decoder's glue has no emscripten_resize_heap import to bound its memory with.`);
+    return out;
   }
 
   private ready(): Promise<Instance<M>> {
@@ -102,7 +138,7 @@ export class LazyWasmCodec<M extends { HEAP8?: Int8Array }> {
       const m = await factory({
         noInitialRun: true,
         instantiateWasm: (imports, receiveInstance) => {
-          void WebAssembly.instantiate(module, imports).then(receiveInstance);
+          void WebAssembly.instantiate(module, this.withHeapCap(imports)).then(receiveInstance);
           // Emscripten's contract for asynchronous instantiation: return an empty exports object now.
           return {};
         },

@@ -22,7 +22,7 @@ export const webpCodec = new LazyWasmCodec<WebpModule>('WebP', WEBP_DEC_WASM, as
   return glue.default as unknown as EmscriptenFactory<WebpModule>;
 });
 
-export async function decodeWebp(bytes: Uint8Array): Promise<RgbImage> {
+export async function decodeWebp(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {
   const info = readWebpInfo(bytes);
   if (info.animated) {
     throw new UnsupportedMediaTypeError('Animated WebP images are not supported. Send one frame as a still WebP, PNG or JPEG (animated GIFs are accepted: their first frame is used).');
@@ -31,7 +31,7 @@ export async function decodeWebp(bytes: Uint8Array): Promise<RgbImage> {
     const out = m.decode(bytes);
     if (out === null) throw new Error('libwebp could not decode the bitstream (corrupt or truncated file)');
     return out;
-  });
+  }, { maxPixels });
   checkDecodedSize('WebP', decoded, info);
   return { width: decoded.width, height: decoded.height, data: rgbaToRgb(decoded.data) };
 }
