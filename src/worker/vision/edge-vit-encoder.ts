@@ -69,6 +69,9 @@ export class EdgeVitEncoder implements VisionEncoder {
     const hashing = digest.getWriter();
     const reader = body.getReader();
     let received = 0;
+    // An error of the engine (a malformed file) is kept while the rest is hashed: a file that is
+    // not the published one is reported as corrupted (sha256), one that is, as refused by the engine.
+    let refused: unknown = null;
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -79,9 +82,15 @@ export class EdgeVitEncoder implements VisionEncoder {
         const h = performance.now();
         await hashing.write(value);
         const w = performance.now();
-        loader.write(value);
-        load += performance.now() - w;
         verify += w - h;
+        if (refused === null) {
+          try {
+            loader.write(value);
+          } catch (err) {
+            refused = err;
+          }
+          load += performance.now() - w;
+        }
       }
       const h = performance.now();
       await hashing.close();
@@ -89,6 +98,7 @@ export class EdgeVitEncoder implements VisionEncoder {
       verify += performance.now() - h;
       if (received !== expected.bytes) throw new WeightFileMismatch('size', received, expected.bytes);
       if (got !== expected.sha256) throw new WeightFileMismatch('sha256', got, expected.sha256);
+      if (refused !== null) throw refused;
       const f = performance.now();
       const vit = loader.finish();
       load += performance.now() - f;

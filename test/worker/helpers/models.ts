@@ -7,6 +7,9 @@ import modelSafetensors from '../../../artifacts/models/tiny-clip-cifar10/model.
 import checkpointConfig from '../../../artifacts/models/tiny-clip-cifar10/config.json';
 import { partDataName } from '../../../src/core/model-files.ts';
 import { parseSafetensors, tensorToFloat32 } from '../../../src/core/safetensors.ts';
+import type { ClipCheckpoint } from '../../../src/train/checkpoint.ts';
+import { ClipConfigSchema } from '../../../src/train/clip/config.ts';
+import { exportEdgeVit } from '../../../src/train/export/edge-vit.ts';
 import { externalizeInitializers } from '../../../src/train/onnx/onnx-model-io.ts';
 import { splitEncoder } from '../../../src/train/export/split-model.ts';
 import { buildVisionGraph } from '../../../src/train/clip/vision-graph.ts';
@@ -62,6 +65,42 @@ export function projectGraph(): Uint8Array<ArrayBuffer> {
     if (t === undefined) throw new Error(`model.safetensors has no ${name}`);
     return tensorToFloat32(t);
   }));
+}
+
+/**
+ * The default model as the edge-vit engine's weight file, written in-test by the exporter
+ * (`export-vision --engine edge-vit`) from the bundled model.safetensors.
+ */
+export function defaultEdgeVit(): Uint8Array<ArrayBuffer> {
+  const weights = parseSafetensors(new Uint8Array(modelSafetensors));
+  const tensor = (name: string) => {
+    const t = weights.tensors.get(name);
+    if (t === undefined) throw new Error(`model.safetensors has no ${name}`);
+    return t;
+  };
+  // What the exporter reads of a checkpoint (loadCheckpoint needs node:fs, which workerd lacks).
+  const ckpt: Pick<ClipCheckpoint, 'modelId' | 'config' | 'weight' | 'weightShape'> = {
+    modelId: 'tiny-clip-cifar10',
+    config: ClipConfigSchema.parse(checkpointConfig),
+    weight: (name) => tensorToFloat32(tensor(name)),
+    weightShape: (name) => tensor(name).shape,
+  };
+  const { preamble, data } = exportEdgeVit(ckpt as ClipCheckpoint);
+  const file = new Uint8Array(preamble.byteLength + data.byteLength);
+  file.set(preamble, 0);
+  file.set(data, preamble.byteLength);
+  return file;
+}
+
+/** Uploads an edge-vit weight file and publishes its manifest (engine "edge-vit"); returns its sha256. */
+export async function publishEdgeVit(api: Api, weights: Uint8Array<ArrayBuffer>, id = 'tiny-edge-vit'): Promise<string> {
+  const e = await entry(weights);
+  const res = await putFile(api, e.sha256, 'vision_model.edge-vit', weights);
+  if (res.status !== 201 && res.status !== 200) throw new Error(`upload of vision_model.edge-vit: ${res.status} ${await res.text()}`);
+  const manifest = { ...manifestFor({ onnx: e }, id), engine: 'edge-vit', files: { 'vision_model.edge-vit': e } };
+  const pub = await api.call('PUT', `/v1/admin/models/${e.sha256}`, { json: manifest });
+  if (pub.status !== 201 && pub.status !== 200) throw new Error(`publish of the manifest: ${pub.status} ${await pub.text()}`);
+  return e.sha256;
 }
 
 /** `whole` cut into `parts` consecutive models, each with its weights as external data (what `model publish --parts` uploads). */
