@@ -56,7 +56,7 @@ export function decodeBmp(bytes: Uint8Array): RgbImage {
   checkPixelData(bytes, info.dataOffset, stride, height);
   const rowAt = (y: number): number => info.dataOffset + (info.topDown ? y : height - 1 - y) * stride;
   if (bits === 16) {
-    const is565 = compression === BITFIELDS && bitfields16(bytes, info) === 565;
+    const is565 = compression === BITFIELDS && bitfields16(bytes) === 565;
     for (let y = 0, o = 0; y < height; y++) {
       const row = rowAt(y);
       for (let x = 0; x < width; x++, o += 3) {
@@ -113,12 +113,11 @@ function checkPixelData(bytes: Uint8Array, offset: number, stride: number, heigh
   }
 }
 
-function bitfields16(bytes: Uint8Array, info: BmpInfo): 565 | 555 {
+function bitfields16(bytes: Uint8Array): 565 | 555 {
   if (bytes.length < 66) throw new InvalidImageError('Truncated BMP: ended inside the bitfield masks.');
   const masks = [0, 1, 2].map((k) => readU32LE(bytes, 54 + 4 * k));
   if (masks[0] === 0xf800 && masks[1] === 0x7e0 && masks[2] === 0x1f) return 565;
   if (masks[0] === 0x7c00 && masks[1] === 0x3e0 && masks[2] === 0x1f) return 555;
-  void info;
   throw unsupportedMasks(masks);
 }
 

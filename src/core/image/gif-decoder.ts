@@ -88,7 +88,7 @@ function decodeFrameIndices(bytes: Uint8Array, frame: GifFrame, canvas: Uint8Arr
   let bitCount = 0;
 
   const emit = (code: number): void => {
-    let n = length[code] as number;
+    const n = length[code] as number;
     let c = code;
     for (let k = n - 1; k >= 0; k--) {
       stack[k] = suffix[c] as number;
@@ -99,7 +99,6 @@ function decodeFrameIndices(bytes: Uint8Array, frame: GifFrame, canvas: Uint8Arr
       const fx = written - fy * frame.width;
       canvas[(frame.top + (rows[fy] as number)) * canvasWidth + frame.left + fx] = stack[k] as number;
     }
-    n = 0;
   };
 
   while (written < total) {
