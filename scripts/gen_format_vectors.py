@@ -300,7 +300,38 @@ def webp_cases(g):
         ('cwebp lossy with alpha', tool(['cwebp', '-quiet', '-q', '80', 'IN', '-o', 'OUT'], png_bytes(rgba), '.webp'), None),
         ('cwebp lossless with alpha -exact', tool(['cwebp', '-quiet', '-lossless', '-exact', 'IN', '-o', 'OUT'], png_bytes(rgba), '.webp'), None),
     ]
+    # Animated: Pillow reads the first frame (WebPAnimDecoder: transparent black canvas, frame at its offset).
+    anim_gif = saved(smooth.quantize(64), 'GIF', save_all=True, append_images=[noise.quantize(64)], duration=100, loop=0)
+    cases.append(('gif2webp animated, lossless frames', tool(['gif2webp', '-quiet', 'IN', '-o', 'OUT'], anim_gif, '.webp'), None))
+    cases.append(('gif2webp animated, lossy frames', tool(['gif2webp', '-quiet', '-lossy', 'IN', '-o', 'OUT'], anim_gif, '.webp'), None))
+    cases.append(('Pillow animated with alpha', saved(rgba, 'WEBP', save_all=True, append_images=[noise.convert('RGBA')], duration=100, quality=85), None))
+    small = Image.fromarray(g.noise_image(9, 7, 303), 'RGB')
+    small_rgba = small.convert('RGBA')
+    small_rgba.putalpha(Image.fromarray((np.arange(63).reshape(7, 9) * 4).astype(np.uint8), 'L'))
+    cases.append(('animated, first frame at an offset on a larger canvas (lossless)', anim_webp(19, 15, 2, 4, riff_chunks(saved(small, 'WEBP', lossless=True)), 7, 9), None))
+    cases.append(('animated, first frame at an offset (lossy + ALPH)', anim_webp(19, 15, 6, 2, riff_chunks(saved(small_rgba, 'WEBP', quality=90)), 7, 9), None))
     return cases
+
+
+def riff_chunks(data):
+    """The chunks of a still WebP after the RIFF header, VP8X dropped: (fourcc, payload)."""
+    out, pos = [], 12
+    while pos + 8 <= len(data):
+        t, n = data[pos:pos + 4], struct.unpack('<I', data[pos + 4:pos + 8])[0]
+        if t != b'VP8X':
+            out.append((t, data[pos + 8:pos + 8 + n]))
+        pos += 8 + n + (n & 1)
+    return out
+
+
+def anim_webp(cw, ch, x, y, frame_chunks, h, w):
+    """An animated WebP with one ANMF frame of w x h at (x, y) (even offsets) on a cw x ch canvas."""
+    def chunk(t, payload):
+        return t + struct.pack('<I', len(payload)) + payload + (b'\0' if len(payload) & 1 else b'')
+    u24 = lambda v: struct.pack('<I', v)[:3]
+    frame = u24(x // 2) + u24(y // 2) + u24(w - 1) + u24(h - 1) + u24(100) + bytes([0]) + b''.join(chunk(t, p) for t, p in frame_chunks)
+    body = b'WEBP' + chunk(b'VP8X', bytes([0x12, 0, 0, 0]) + u24(cw - 1) + u24(ch - 1)) + chunk(b'ANIM', bytes([0, 0, 0, 0, 0, 0])) + chunk(b'ANMF', frame)
+    return b'RIFF' + struct.pack('<I', len(body)) + body
 
 
 def avifdec_rgb(data):
@@ -377,8 +408,6 @@ def error_cases(g):
     webp = saved(smooth, 'WEBP', quality=80)
     avif = tool(['avifenc', '-j', '1', '-s', '8', 'IN', 'OUT'], png_bytes(smooth), '.avif')
     cmyk = saved(smooth.convert('CMYK'), 'JPEG', quality=90)
-    anim = saved(smooth, 'GIF', save_all=True, append_images=[smooth.rotate(90)], duration=100)
-    anim_webp = tool(['gif2webp', '-quiet', 'IN', '-o', 'OUT'], anim, '.webp')
     # 3000x3000 of one colour compresses to a few hundred bytes; its ispe box is then rewritten to 10x10.
     big = tool(['avifenc', '-j', '1', '-s', '10', 'IN', 'OUT'], png_bytes(Image.new('RGB', (3000, 3000), (10, 200, 30))), '.avif')
     at = big.index(b'ispe')
@@ -393,7 +422,7 @@ def error_cases(g):
         ('WebP truncated', webp[:len(webp) // 2], 'InvalidImageError'),
         ('AVIF truncated', avif[:len(avif) * 3 // 4], 'InvalidImageError'),
         ('CMYK JPEG truncated', cmyk[:len(cmyk) * 2 // 3], 'InvalidImageError'),
-        ('animated WebP', anim_webp, 'UnsupportedMediaTypeError'),
+        ('animated WebP whose first frame does not fit the canvas', anim_webp(8, 8, 2, 2, riff_chunks(saved(Image.new('RGB', (9, 7)), 'WEBP', lossless=True)), 7, 9), 'InvalidImageError'),
         ('AVIF whose ispe says 10x10 over a 3000x3000 AV1 frame', lying_avif, 'InvalidImageError'),
     ]
 
