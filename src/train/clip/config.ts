@@ -7,29 +7,29 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../../core/errors.ts';
 
-const TextConfigSchema = z.object({
-  vocab_size: z.number().int().positive(),
+/** The fields both towers' configs have: the shape of their encoder layers. */
+const EncoderConfigFields = {
   hidden_size: z.number().int().positive(),
   intermediate_size: z.number().int().positive(),
   num_hidden_layers: z.number().int().positive(),
   num_attention_heads: z.number().int().positive(),
-  max_position_embeddings: z.number().int().positive(),
   layer_norm_eps: z.number().positive().default(1e-5),
   hidden_act: z.enum(['quick_gelu', 'gelu']).default('quick_gelu'),
+};
+
+const TextConfigSchema = z.object({
+  ...EncoderConfigFields,
+  vocab_size: z.number().int().positive(),
+  max_position_embeddings: z.number().int().positive(),
   eos_token_id: z.number().int().optional(),
   bos_token_id: z.number().int().optional(),
 });
 
 const VisionConfigSchema = z.object({
-  hidden_size: z.number().int().positive(),
-  intermediate_size: z.number().int().positive(),
-  num_hidden_layers: z.number().int().positive(),
-  num_attention_heads: z.number().int().positive(),
+  ...EncoderConfigFields,
   image_size: z.number().int().positive(),
   patch_size: z.number().int().positive(),
   num_channels: z.number().int().positive().default(3),
-  layer_norm_eps: z.number().positive().default(1e-5),
-  hidden_act: z.enum(['quick_gelu', 'gelu']).default('quick_gelu'),
 });
 
 /** config.json of a Hugging Face CLIPModel (the fields the project reads). */
@@ -76,37 +76,27 @@ export interface ClipModelConfig {
   readonly vision: VisionTowerConfig;
 }
 
+/** The encoder shape either tower's config gives. */
+function encoderStack(c: ClipTextConfig | ClipVisionConfig): EncoderStackConfig {
+  return {
+    width: c.hidden_size,
+    layers: c.num_hidden_layers,
+    heads: c.num_attention_heads,
+    intermediateSize: c.intermediate_size,
+    layerNormEps: c.layer_norm_eps,
+    hiddenAct: c.hidden_act,
+  };
+}
+
 /** The text tower of a config.json; `eotId` comes from the tokenizer (config files disagree on eos_token_id). */
 export function textTowerConfig(config: ClipConfig, eotId: number): TextTowerConfig {
   const t = config.text_config;
-  return {
-    width: t.hidden_size,
-    layers: t.num_hidden_layers,
-    heads: t.num_attention_heads,
-    intermediateSize: t.intermediate_size,
-    vocabSize: t.vocab_size,
-    contextLength: t.max_position_embeddings,
-    projectionDim: config.projection_dim,
-    layerNormEps: t.layer_norm_eps,
-    hiddenAct: t.hidden_act,
-    eotId,
-  };
+  return { ...encoderStack(t), vocabSize: t.vocab_size, contextLength: t.max_position_embeddings, projectionDim: config.projection_dim, eotId };
 }
 
 export function visionTowerConfig(config: ClipConfig): VisionTowerConfig {
   const v = config.vision_config;
-  return {
-    width: v.hidden_size,
-    layers: v.num_hidden_layers,
-    heads: v.num_attention_heads,
-    intermediateSize: v.intermediate_size,
-    imageSize: v.image_size,
-    patchSize: v.patch_size,
-    numChannels: v.num_channels,
-    projectionDim: config.projection_dim,
-    layerNormEps: v.layer_norm_eps,
-    hiddenAct: v.hidden_act,
-  };
+  return { ...encoderStack(v), imageSize: v.image_size, patchSize: v.patch_size, numChannels: v.num_channels, projectionDim: config.projection_dim };
 }
 
 export function clipModelConfig(config: ClipConfig, eotId: number): ClipModelConfig {

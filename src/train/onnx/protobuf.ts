@@ -37,18 +37,19 @@ export class ProtoMessage {
   }
 
   fixed32Float(field: number, value: number): this {
-    this.tag(field, WIRE_FIXED32);
-    this.reserve(4);
-    new DataView(this.scratch.buffer).setFloat32(this.scratchLen, value, true);
-    this.scratchLen += 4;
-    return this;
+    return this.fixed(field, WIRE_FIXED32, 4, (view, at) => view.setFloat32(at, value, true));
   }
 
   fixed64Double(field: number, value: number): this {
-    this.tag(field, WIRE_FIXED64);
-    this.reserve(8);
-    new DataView(this.scratch.buffer).setFloat64(this.scratchLen, value, true);
-    this.scratchLen += 8;
+    return this.fixed(field, WIRE_FIXED64, 8, (view, at) => view.setFloat64(at, value, true));
+  }
+
+  /** A fixed-size little-endian field written by `write` into the scratch buffer. */
+  private fixed(field: number, wire: number, size: number, write: (view: DataView, at: number) => void): this {
+    this.tag(field, wire);
+    this.reserve(size);
+    write(new DataView(this.scratch.buffer), this.scratchLen);
+    this.scratchLen += size;
     return this;
   }
 
