@@ -195,6 +195,6 @@ describe('train-and-publish command', () => {
   it('rejects a bad --method with exit code 2', async () => {
     const r = await cli('train-and-publish', '--data', data, '--tenant', 'x', '--method', 'magic', '--target', w.baseUrl);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--method must be coop, zeroshot or ensemble');
+    expect(r.stderr).toContain('--method must be one of auto, coop, kgcoop, linear-zs, tip-adapter, tip-adapter-f, zeroshot, ensemble');
   });
 });

@@ -120,6 +120,23 @@ describe('train-and-publish pipeline', () => {
     expect(ui.rec.info.some((m) => m.includes('held out 2 of 10 images per class'))).toBe(true);
   });
 
+  it('auto: cross-validates the candidates on the training images only, publishes the winner (a format-2 head), and the live check passes', async () => {
+    const o = opts({ tenant: 'autoco', method: 'auto', force: true });
+    const r = await trainAndPublish(o, ctx(), ui);
+    const s = r.summary;
+    expect(s.requested_method).toBe('auto');
+    expect(s.candidates!.map((c) => c.method)).toEqual(['zeroshot', 'ensemble', 'linear-zs', 'tip-adapter', 'tip-adapter-f']);
+    const best = Math.max(...s.candidates!.map((c) => c.validation_accuracy));
+    expect(s.candidates!.find((c) => c.method === s.method)!.validation_accuracy).toBe(best);
+    expect(s.status).toBe('ok');
+    expect(s.live_check).toMatchObject({ passed: true, checked: 6, agreed: 6 });
+    const a = decodeLabelSet(new Uint8Array(readFileSync(join(o.outDir!, 'default.safetensors'))));
+    expect(a.method).toBe(s.method);
+    // Validation used the 6 training images (2 shots x 3 classes), never the 6 held-out ones.
+    expect(s.train_n).toBe(6);
+    expect(readFileSync(join(o.outDir!, 'report.html'), 'utf8')).toContain('validation: linear-zs');
+  });
+
   it('an existing tenant without a key stops before training, saying what to pass', async () => {
     await trainAndPublish(opts({ tenant: 'keyless', method: 'zeroshot' }), ctx(), ui);
     const before = puts();

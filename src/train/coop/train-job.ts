@@ -11,7 +11,8 @@ import type { EvalResult } from '../evaluate.ts';
 import { assertDeviceAvailable, type Device } from '../ort-node.ts';
 import { checkData, checkEvalData, type CheckedData } from '../steps/data.ts';
 import { embedItems, evaluateEmbedded, withEmbedder } from '../steps/embed.ts';
-import { coopHead, fitHead, type CoopSettings } from '../steps/train.ts';
+import { coopHead, fitHead, type CoopSettings, type HeadMethod } from '../steps/train.ts';
+import type { AutoSelection } from '../heads/auto.ts';
 import type { StepUi } from '../steps/ui.ts';
 import { sampleFewShot } from './trainer.ts';
 import type { ExifMode } from '../../core/image/exif-orientation.ts';
@@ -30,6 +31,8 @@ export interface CoopJobOptions extends Omit<CoopSettings, 'csc' | 'classTokenPo
   cacheDir?: string | undefined;
   /** Train on these items instead of sampling `shots` per class from dataDir. */
   trainSubset?: ImageFolder;
+  /** The head to train (heads/methods.ts, heads/auto.ts); default CoOp with the settings above. */
+  method?: HeadMethod | undefined;
 }
 
 export type CoopJobUi = StepUi;
@@ -46,6 +49,8 @@ export interface CoopJobResult {
   steps: number;
   trainN: number;
   cache: { hits: number; misses: number };
+  /** `--method auto`: the candidates' cross-validated scores and the winner. */
+  selection?: AutoSelection | undefined;
 }
 
 export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: CoopJobUi): Promise<CoopJobResult> {
@@ -56,7 +61,7 @@ export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: Co
     : checkData({ data: o.dataDir, evalData: o.evalDir, skipBadImages: o.skipBadImages }, ui);
   const folder = data.train;
   const picked = o.trainSubset ? [...folder.items] : sampleFewShot(folder.items, folder.labels, o.shots, o.seed, folder.root);
-  const method = coopHead({
+  const method = o.method ?? coopHead({
     nCtx: o.nCtx, ctxInit: o.ctxInit, csc: o.csc ?? false, classTokenPosition: o.classTokenPosition ?? 'end', epochs: o.epochs,
     lr: o.lr, batchSize: o.batchSize, augViews: o.augViews, labelNoise: o.labelNoise,
   });
@@ -86,6 +91,7 @@ export async function runCoopJob(ckpt: ClipCheckpoint, o: CoopJobOptions, ui: Co
       steps: head.steps,
       trainN: fitted.trainN,
       cache: { hits: embedder.cache.hits, misses: embedder.cache.misses },
+      ...(head.selection ? { selection: head.selection } : {}),
     };
   });
 }

@@ -23,13 +23,16 @@ import { embedItems, evaluateEmbedded, withEmbedder, type EmbeddedImages } from 
 import { coopHead, fitHead, promptHead, type CoopSettings, type HeadMethod, type TrainStepResult } from '../steps/train.ts';
 import type { StepUi } from '../steps/ui.ts';
 import { AdminApiError, AdminClient, checkLabelSetName, checkTenantId, describePublished } from './admin-client.ts';
-import { baselineGate, BelowBaselineError, type GateDecision } from './baseline-gate.ts';
+import { baselineGate, BelowBaselineError, isLearned, type GateDecision } from './baseline-gate.ts';
+import { autoHead } from '../heads/auto.ts';
+import { featureHead } from '../heads/methods.ts';
 import type { ClassSplit } from './held-out.ts';
 import { LiveCheckError, runLiveCheck, type LiveCheckResult, type OfflinePrediction } from './live-check.ts';
 import { renderReportHtml, type ReportData } from './report-html.ts';
 import { resolveTarget, TENANT_KEY_ENV, type Target } from './target.ts';
 
-export type PublishMethod = 'coop' | 'zeroshot' | 'ensemble';
+export const PUBLISH_METHODS = ['auto', 'coop', 'kgcoop', 'linear-zs', 'tip-adapter', 'tip-adapter-f', 'zeroshot', 'ensemble'] as const;
+export type PublishMethod = (typeof PUBLISH_METHODS)[number];
 
 /** CoOp's settings for a run (the same set `prompt-edge train` takes). */
 export type CoopFlags = CoopSettings;
@@ -76,7 +79,11 @@ export interface RunSummary {
   status: 'refused' | 'evaluated' | 'published' | 'live-check-failed' | 'ok';
   tenant: string;
   labelset: string;
-  method: PublishMethod;
+  /** The method of the label set trained (for `auto`: the winner). */
+  method: string;
+  requested_method: PublishMethod;
+  /** `--method auto`: each candidate's accuracy by cross-validation on the training images (never the held-out ones). */
+  candidates: { method: string; validation_accuracy: number; seconds: number }[] | null;
   target: string;
   model_id: string;
   model_sha256: string;
@@ -176,9 +183,15 @@ async function checkTarget(o: TrainAndPublishOptions, tenant: string, ckpt: Clip
   return { target, client, tenantExists: exists, plan };
 }
 
-/** The head a run trains: CoOp, or a label set from prompts alone. */
+/** The head a run trains: CoOp or KgCoOp, a feature head, the best of them (auto), or a label set from prompts alone. */
 export function headFor(o: Pick<TrainAndPublishOptions, 'method' | 'coop'>): HeadMethod {
-  return o.method === 'coop' ? coopHead(o.coop) : promptHead(o.method);
+  switch (o.method) {
+    case 'coop': return coopHead(o.coop);
+    case 'kgcoop': return coopHead({ ...o.coop, knowledgeGuided: true });
+    case 'auto': return autoHead();
+    case 'zeroshot': case 'ensemble': return promptHead(o.method);
+    default: return featureHead(o.method);
+  }
 }
 
 /** The "evaluate" step's output: the label set with its metrics, and both results on the held-out images. */
@@ -233,28 +246,32 @@ function reportStep(
   writeFileAtomic(artifactPath, bytes);
   const truth = data.held.labelIndex.map((c) => split.evalToTrainLabel[c]!);
   const predictions: OfflinePrediction[] = data.held.files.map((file, i) => ({ file, truth: artifact.labels[truth[i]!]!, predicted: artifact.labels[ev.result.predictions[i]!]! }));
-  const coopSummary: RunSummary['coop'] = o.method === 'coop'
+  const trainedMethod = artifact.method;
+  const coopSummary: RunSummary['coop'] = trainedMethod === 'coop' || trainedMethod === 'kgcoop'
     ? { n_ctx: Number(artifact.extra['n_ctx']), csc: o.coop.csc, class_token_position: o.coop.classTokenPosition, ctx_init: o.coop.ctxInit ?? null, epochs: head.epochs, aug_views: o.coop.augViews }
     : null;
   const shots = method.usesImages ? split.shots : null;
   const summary: RunSummary = {
     status: gate.publish ? 'evaluated' : 'refused',
-    tenant, labelset: name, method: o.method, target: data.target.baseUrl, model_id: ckpt.modelId, model_sha256: ckpt.served.sha256,
+    tenant, labelset: name, method: trainedMethod, requested_method: o.method,
+    candidates: head.selection ? head.selection.candidates.map((c) => ({ ...c })) : null,
+    target: data.target.baseUrl, model_id: ckpt.modelId, model_sha256: ckpt.served.sha256,
     artifact: artifactPath, report: reportPath, artifact_version: artifact.version, data: data.folder.root,
     eval: { source: split.source, description: split.description, n: ev.result.n, per_class_split: split.perClass },
     shots, requested_shots: o.shots, seed: o.seed, train_n: fitted.trainN,
     accuracy: ev.result.accuracy, zeroshot_accuracy: ev.zeroshot.accuracy,
     per_class: Object.fromEntries(Object.entries(ev.result.per_class).map(([l, v]) => [l, { accuracy: v.accuracy, zeroshot_accuracy: ev.zeroshot.per_class[l]?.accuracy ?? null, n: v.n }])),
     labels: ev.result.labels, confusion: ev.result.confusion, zeroshot_confusion: ev.zeroshot.confusion, loss: head.lossPerEpoch, train_accuracy: head.accuracyPerEpoch, coop: coopSummary,
-    gate: { publish: gate.publish, below_baseline: gate.belowBaseline, forced: gate.belowBaseline && o.force && o.method === 'coop', message: gate.message },
+    gate: { publish: gate.publish, below_baseline: gate.belowBaseline, forced: gate.belowBaseline && o.force && isLearned(trainedMethod), message: gate.message },
     published: null, live_check: null, seconds: 0, predictions,
   };
   const reportData: ReportData = {
-    tenant, name, method: o.method, createdAt: artifact.createdAt, modelId: ckpt.modelId, artifactVersion: artifact.version, dataDir: data.folder.root,
+    tenant, name, method: trainedMethod, createdAt: artifact.createdAt, modelId: ckpt.modelId, artifactVersion: artifact.version, dataDir: data.folder.root,
     evalSource: split.description, trainN: fitted.trainN, shots, lossPerEpoch: head.lossPerEpoch, trainAccuracyPerEpoch: head.accuracyPerEpoch, result: ev.result, zeroshot: ev.zeroshot,
     gate: gate.verdict,
     settings: {
-      method: o.method, seed: o.seed, target: data.target.baseUrl, ...(coopSummary ? { ...coopSummary, requested_shots: o.shots } : {}),
+      method: trainedMethod, requested_method: o.method, seed: o.seed, target: data.target.baseUrl, ...(coopSummary ? { ...coopSummary, requested_shots: o.shots } : {}),
+      ...(head.selection ? Object.fromEntries(head.selection.candidates.map((c) => [`validation: ${c.method}`, `${(c.validation_accuracy * 100).toFixed(1)}%${c.method === head.selection!.winner ? ' (chosen)' : ''} (${head.selection!.folds}-fold cross-validation on the training images)`])) : {}),
     },
   };
   const save = () => {
@@ -347,10 +364,11 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
     return { held, fitted };
   });
   const head = fitted.head;
-  if (method.usesImages) ui.info(`trained ${head.steps} steps (${head.epochs} epochs) in ${head.trainSeconds.toFixed(1)} s; final loss ${head.lossPerEpoch.at(-1)?.toFixed(4)}`);
+  if (head.selection) ui.info(`auto: ${head.selection.folds}-fold cross-validation on the training images: ${head.selection.candidates.map((c) => `${c.method} ${(c.validation_accuracy * 100).toFixed(1)}%`).join(', ')}; chose ${head.selection.winner}`);
+  if (method.usesImages) ui.info(`trained ${head.artifact.method} (${head.steps} steps) in ${head.trainSeconds.toFixed(1)} s${head.lossPerEpoch.length ? `; final loss ${head.lossPerEpoch.at(-1)?.toFixed(4)}` : ''}`);
 
   const evaluation = evaluateStep(held, split, fitted, o, method);
-  const gate = baselineGate({ method: o.method, accuracy: evaluation.result.accuracy, zeroshotAccuracy: evaluation.zeroshot.accuracy, evalN: evaluation.result.n, force: o.force });
+  const gate = baselineGate({ method: head.artifact.method, accuracy: evaluation.result.accuracy, zeroshotAccuracy: evaluation.zeroshot.accuracy, evalN: evaluation.result.n, force: o.force });
   const run = reportStep({ tenant, name, t0, o, ctx, ui }, { folder, split, held, ckpt, target: server.target }, fitted, evaluation, gate, method);
 
   if (!gate.publish) throw new BelowBaselineError(`${gate.message} (report: ${run.reportPath})`, evaluation.result.accuracy, evaluation.zeroshot.accuracy);

@@ -14,7 +14,7 @@ export interface ReportLiveCheck {
 export interface ReportData {
   tenant: string;
   name: string;
-  method: 'coop' | 'zeroshot' | 'ensemble';
+  method: string;
   createdAt: string;
   modelId: string;
   /** Content version of the artifact (hash of embeddings + labels). */

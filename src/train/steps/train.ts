@@ -10,13 +10,14 @@ import { CLIP_SINGLE_TEMPLATE, DEFAULT_ENSEMBLE_TEMPLATES } from '../../core/tem
 import type { ClipCheckpoint } from '../checkpoint.ts';
 import type { ClassTokenPosition } from '../coop/prompt-learner.ts';
 import { defaultEpochs } from '../coop/sgd.ts';
-import { COOP_DEFAULTS, flipLabels, trainCoop, type CoopOptions, type EpochReport } from '../coop/trainer.ts';
+import { COOP_DEFAULTS, flipLabels, KGCOOP_WEIGHT, trainCoop, type CoopOptions, type EpochReport } from '../coop/trainer.ts';
 import type { ImageItem } from '../data/image-folder.ts';
-import { buildPromptLabelSet } from '../labelset-builder.ts';
+import { buildPromptLabelSet, embedClassPrompts } from '../labelset-builder.ts';
 import type { Device } from '../ort-node.ts';
 import { TextTower } from '../text-tower.ts';
 import { embedTrainingViews, loadForEmbedding, type Embedder } from './embed.ts';
 import type { StepUi } from './ui.ts';
+import type { AutoSelection } from '../heads/auto.ts';
 
 /** What a head trains on: one feature per view of each training image, and its class. */
 export interface TrainingSet {
@@ -45,6 +46,8 @@ export interface TrainedHead {
   readonly epochs: number;
   readonly steps: number;
   readonly trainSeconds: number;
+  /** `--method auto`: every candidate's cross-validated score and the winner (heads/auto.ts). */
+  readonly selection?: AutoSelection | undefined;
 }
 
 export interface HeadMethod {
@@ -83,15 +86,19 @@ export interface CoopSettings {
   readonly augViews: number;
   /** Fraction of training labels replaced by a wrong class (robustness study); default 0. */
   readonly labelNoise?: number | undefined;
+  /** KgCoOp: add the knowledge-guided term pulling the learned class embeddings towards "a photo of a {}." (method kgcoop). */
+  readonly knowledgeGuided?: boolean | undefined;
 }
 
-/** CoOp: a learned prompt context through the frozen text tower (coop/). */
+/** CoOp (or KgCoOp with `knowledgeGuided`): a learned prompt context through the frozen text tower (coop/). */
 export function coopHead(s: CoopSettings): HeadMethod {
+  const method = s.knowledgeGuided ? 'kgcoop' : 'coop';
   return {
-    id: 'coop', usesImages: true, augViews: s.augViews, singleThreadTextTower: true,
+    id: method, usesImages: true, augViews: s.augViews, singleThreadTextTower: true,
     async train(set, ctx) {
-      const given = Object.fromEntries(Object.entries(s).filter(([k, v]) => v !== undefined && k !== 'augViews' && k !== 'labelNoise'));
+      const given = Object.fromEntries(Object.entries(s).filter(([k, v]) => v !== undefined && k !== 'augViews' && k !== 'labelNoise' && k !== 'knowledgeGuided'));
       const opts: CoopOptions = { ...COOP_DEFAULTS, ...given, shots: set.shots, seed: set.seed } as CoopOptions;
+      if (s.knowledgeGuided) opts.knowledgeAnchor = { embeddings: await embedClassPrompts(ctx.ckpt, ctx.textTower, set.labels, [CLIP_SINGLE_TEMPLATE]), weight: KGCOOP_WEIGHT };
       opts.epochs ??= defaultEpochs(set.shots);
       let labels = [...set.labelIndex];
       if (s.labelNoise) labels = flipLabels(labels, set.labels.length, s.labelNoise, set.seed);
@@ -107,7 +114,7 @@ export function coopHead(s: CoopSettings): HeadMethod {
         modelId: ctx.ckpt.modelId,
         modelSha256: ctx.ckpt.served.sha256,
         logitScale: ctx.ckpt.logitScale,
-        method: 'coop',
+        method,
         createdAt: new Date().toISOString(),
         version: await contentVersion(result.classEmbeddings, set.labels),
         classEmbeddings: result.classEmbeddings,
@@ -123,6 +130,7 @@ export function coopHead(s: CoopSettings): HeadMethod {
           epochs: String(result.epochs),
           aug_views: String(s.augViews),
           ...(s.labelNoise ? { label_noise: String(s.labelNoise) } : {}),
+          ...(s.knowledgeGuided ? { kg_weight: String(KGCOOP_WEIGHT) } : {}),
         },
         metrics: {},
       };

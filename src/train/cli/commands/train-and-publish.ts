@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../../core/errors.ts';
 import { pct } from '../../publish/baseline-gate.ts';
-import { trainAndPublish, type PublishMethod, type RunSummary } from '../../publish/pipeline.ts';
+import { PUBLISH_METHODS, trainAndPublish, type PublishMethod, type RunSummary } from '../../publish/pipeline.ts';
 import { ADMIN_TOKEN_ENV, TENANT_KEY_ENV } from '../../publish/target.ts';
 import { DEFAULT_MODEL_DIR, DEFAULT_SEED, parseIntOption, REPO_ROOT } from '../common.ts';
 import { addCoopOptions, coopSettingsFrom, type CoopFlagValues } from '../coop-flags.ts';
@@ -25,11 +25,16 @@ What it does, in order:
      --shots is capped so every class keeps a held-out image) and says what it did.
   2. checks the target before any training: reachable, same model (sha256), the admin token works,
      and a tenant key for the live check is at hand (see "Tenant keys").
-  3. trains (coop, progress bars on stderr) or builds the prompt label set (zeroshot, ensemble).
+  3. trains or builds the label set. --method auto (the default) compares zeroshot, ensemble,
+     linear-zs, tip-adapter and tip-adapter-f by 5-fold cross-validation on the training images
+     (never the held-out ones), trains the best on all of them, and lists every candidate's
+     validation accuracy in the output, summary.json and report.html. Or one method: coop or
+     kgcoop (prompts learned through the text tower: minutes), linear-zs, tip-adapter,
+     tip-adapter-f (seconds, on cached image features), zeroshot or ensemble (no training).
   4. evaluates it and the zero-shot baseline ("a photo of a {}.") on the held-out images, and writes
      to --out-dir: <labelset>.safetensors, report.html (loss curve, accuracy per class, confusion
      matrix) and summary.json.
-  5. refuses to publish a coop label set that scores below the baseline (exit code 2; --force
+  5. refuses to publish a learned label set that scores below the baseline (exit code 2; --force
      publishes it anyway).
   6. publishes: creates the tenant when it does not exist (its API key is printed once, on stderr,
      and under --json also in the output document) and uploads the label set as a new version.
@@ -61,11 +66,11 @@ const CONTEXT_DEFAULT = { kind: 'words', ctxInit: 'a photo of a' } as const;
 export function registerTrainAndPublishCommand(program: Command): void {
   const cmd = program
     .command('train-and-publish')
-    .description('Check a folder of labelled images, train (CoOp) or build a label set, evaluate it against zero-shot, publish it to a tenant on a worker and check the live endpoint.')
+    .description('Check a folder of labelled images, train (the best head by cross-validation, or the --method given) or build a label set, evaluate it against zero-shot, publish it to a tenant on a worker and check the live endpoint.')
     .requiredOption('--data <dir>', 'image folder: DIR/<label>/<images> (JPEG or PNG)')
     .requiredOption('--tenant <t>', 'tenant id (created if it does not exist)')
     .option('--labelset <name>', 'label set name to publish under', 'default')
-    .option('--method <m>', 'coop | zeroshot | ensemble', 'coop')
+    .option('--method <m>', 'auto | coop | kgcoop | linear-zs | tip-adapter | tip-adapter-f | zeroshot | ensemble (see 3. below)', 'auto')
     .option('--shots <k>', 'training images per class (coop), capped by what the classes have', parseIntOption('--shots', 1), 16)
     .option('--eval-data <dir>', 'separate evaluation folder (default: hold out ~20% of --data per class)')
     .option('--seed <s>', 'random seed (held-out split, few-shot sampling, training); the run summary says which was used', parseIntOption('--seed', 0), DEFAULT_SEED)
@@ -87,7 +92,7 @@ export function registerTrainAndPublishCommand(program: Command): void {
     .addHelpText('after', HELP_AFTER)
     .action(async (f: Flags, cmd: Command) => {
       const seedDefault = cmd.getOptionValueSource('seed') === 'default';
-      if (!['coop', 'zeroshot', 'ensemble'].includes(f.method)) throw new InvalidArgumentError(`--method must be coop, zeroshot or ensemble, not "${f.method}".`);
+      if (!(PUBLISH_METHODS as readonly string[]).includes(f.method)) throw new InvalidArgumentError(`--method must be one of ${PUBLISH_METHODS.join(', ')}, not "${f.method}".`);
       const coop = coopSettingsFrom(f, CONTEXT_DEFAULT);
       if (f.device !== 'cpu' && f.device !== 'cuda') throw new InvalidArgumentError(`--device must be cpu or cuda, not "${f.device}".`);
       const r = await trainAndPublish({
@@ -109,6 +114,7 @@ export function registerTrainAndPublishCommand(program: Command): void {
 function humanSummary(s: RunSummary, outDir: string, seedDefault: boolean): string {
   const live = s.live_check;
   return [
+    ...(s.candidates ? [`auto chose ${s.method} by cross-validation on the training images: ${s.candidates.map((c) => `${c.method} ${pct(c.validation_accuracy)}`).join(', ')}`] : []),
     `${s.tenant}/${s.labelset}: ${s.method} ${pct(s.accuracy)} vs zero-shot ${pct(s.zeroshot_accuracy)} on ${s.eval.n} held-out images`,
     `seed ${s.seed}${seedDefault ? ' (the default; --seed <s> for another)' : ''}${s.shots !== null ? `, ${s.shots} shots` : ''}`,
     `published version ${s.published?.version ?? '-'} to ${s.target}`,
