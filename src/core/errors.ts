@@ -4,23 +4,26 @@
  * Every error carries a stable machine-readable `code` (used in the worker's JSON error body and
  * the CLI's exit path) and a message that tells the user what to do about it.
  */
-export type ErrorCode =
-  | 'invalid_argument'
-  | 'invalid_image'
-  | 'unsupported_media_type'
-  | 'payload_too_large'
-  | 'image_too_large'
-  | 'invalid_checkpoint'
-  | 'invalid_artifact'
-  | 'model_mismatch'
-  | 'invalid_tokenizer'
-  | 'invalid_data'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'unavailable'
-  | 'internal';
+export const ERROR_CODES = [
+  'invalid_argument',
+  'invalid_image',
+  'unsupported_media_type',
+  'payload_too_large',
+  'image_too_large',
+  'invalid_checkpoint',
+  'invalid_artifact',
+  'model_mismatch',
+  'invalid_tokenizer',
+  'invalid_data',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'unavailable',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class PromptEdgeError extends Error {
   readonly code: ErrorCode;

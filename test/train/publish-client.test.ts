@@ -69,7 +69,7 @@ describe('AdminClient against a contract-speaking HTTP server', () => {
     expect(put.url).toBe('/v1/admin/tenants/shop/labelsets/default');
     expect(put.headers['content-type']).toBe('application/octet-stream');
     expect(new Uint8Array(put.body)).toEqual(ARTIFACT);
-    expect(v1).toEqual({ tenant: 'shop', name: 'default', version: '1', labels: ['cat', 'dog'], method: 'coop', created: true, made_current: true });
+    expect(v1).toEqual({ tenant: 'shop', name: 'default', version: '1', labels: ['cat', 'dog'], method: 'coop', content_version: 'c1', created: true, made_current: true });
     expect((await client.putLabelSet('shop', 'default', ARTIFACT2)).version).toBe('2');
     expect((await client.putLabelSet('shop', 'default', ARTIFACT3)).version).toBe('3');
     // The same bytes again: the existing version, nothing new.

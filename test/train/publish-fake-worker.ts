@@ -1,10 +1,11 @@
 /**
- * A small node:http server that speaks the issue-4 admin/tenant contract, in memory, for client
- * tests. It is not the worker (that one is tested inside workerd); it only answers as the contract
- * says, and records the requests it received so tests can check what the client sent.
+ * A small node:http server that speaks the admin/tenant contract (src/core/contract/api.ts), in
+ * memory, for client tests. It is not the worker (that one is tested inside workerd); it only
+ * answers as the contract says (its bodies are typed by it), and records the requests it received so tests can check what the client sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ClassifyBody, HealthBody, LabelSetDeletedBody, LabelSetListBody, LabelSetPublishedBody, RolledBackBody, TenantKeyBody, TenantListBody } from '../../src/core/contract/api.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -53,11 +54,14 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
   };
   const fail = (res: ServerResponse, status: number, code: string, message: string) => send(res, status, { error: { code, message } });
   const bearer = (req: IncomingMessage) => /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  const listOf = (t: string) => ({
+  const listOf = (t: string): LabelSetListBody => ({
     tenant: t,
     labelsets: [...tenants.get(t)!.labelsets].map(([name, s]) => {
       const v = s.versions[s.current]!;
-      return { name, version: v.version, labels: v.labels, method: v.method, metrics: {}, created_at: '2026-01-01T00:00:00Z', model_id: 'tiny' };
+      return {
+        name, version: v.version, labels: v.labels, method: v.method, metrics: {}, created_at: '2026-01-01T00:00:00Z', model_id: 'tiny',
+        content_version: `c${v.version}`, trained_at: '2026-01-01T00:00:00Z', history: s.versions.map((x) => x.version),
+      };
     }),
   });
 
@@ -69,7 +73,7 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       const url = new URL(req.url ?? '/', 'http://x');
       const path = url.pathname;
-      if (path === '/healthz') return send(res, 200, { ok: true, model: 'tiny', model_sha256: fake.modelSha256 });
+      if (path === '/healthz') return send(res, 200, { ok: true, status: 'ok', model: 'tiny', model_sha256: fake.modelSha256!, model_source: 'bundled', engine: 'onnxruntime', model_loaded: false } satisfies HealthBody);
       if (path.startsWith('/v1/admin/')) {
         if (bearer(req) !== adminToken) return fail(res, 401, 'unauthorized', 'Missing or invalid admin token.');
         if (path === '/v1/admin/tenants' && req.method === 'POST') {
@@ -77,10 +81,11 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
           if (tenants.has(t)) return fail(res, 409, 'conflict', `tenant "${t}" already exists.`);
           const key = `pe_key${++keyCounter}`;
           tenants.set(t, { keys: new Set([key]), labelsets: new Map() });
-          return send(res, 201, { tenant: t, key });
+          return send(res, 201, { tenant: t, key } satisfies TenantKeyBody);
         }
         if (path === '/v1/admin/tenants' && req.method === 'GET') {
-          return send(res, 200, { tenants: [...tenants].map(([t, s]) => ({ tenant: t, created_at: '2026-01-01T00:00:00Z', labelsets: [...s.labelsets.keys()] })) });
+          const list: TenantListBody = { tenants: [...tenants].map(([t, s]) => ({ tenant: t, created_at: '2026-01-01T00:00:00Z', keys: [...s.keys].map(() => ({ created_at: '2026-01-01T00:00:00Z' })), labelsets: [...s.labelsets.keys()], rate_limit_tier: 'default' })) };
+          return send(res, 200, list);
         }
         const m = /^\/v1\/admin\/tenants\/([^/]+)(\/keys|\/labelsets(?:\/([^/]+)(\/rollback)?)?)$/.exec(path);
         const t = m ? decodeURIComponent(m[1]!) : '';
@@ -89,7 +94,7 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
         if (m[2] === '/keys' && req.method === 'POST') {
           const key = `pe_key${++keyCounter}`;
           state.keys = new Set([key]);
-          return send(res, 200, { tenant: t, key });
+          return send(res, 200, { tenant: t, key } satisfies TenantKeyBody);
         }
         if (m[2] === '/labelsets' && req.method === 'GET') return send(res, 200, listOf(t));
         const name = m[3] ? decodeURIComponent(m[3]) : '';
@@ -104,12 +109,14 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
           if (same >= 0) {
             const madeCurrent = s.current !== same;
             s.current = same;
-            return send(res, 200, { tenant: t, name, version: s.versions[same]!.version, labels: ['cat', 'dog'], method: 'coop', created: false, made_current: madeCurrent });
+            const version = s.versions[same]!.version;
+            return send(res, 200, { tenant: t, name, version, labels: ['cat', 'dog'], method: 'coop', content_version: `c${version}`, created: false, made_current: madeCurrent } satisfies LabelSetPublishedBody);
           }
           s.versions.push({ version: String(s.versions.length + 1), labels: ['cat', 'dog'], method: 'coop', body });
           s.current = s.versions.length - 1;
           state.labelsets.set(name, s);
-          return send(res, 201, { tenant: t, name, version: s.versions[s.current]!.version, labels: ['cat', 'dog'], method: 'coop', created: true, made_current: true });
+          const version = s.versions[s.current]!.version;
+          return send(res, 201, { tenant: t, name, version, labels: ['cat', 'dog'], method: 'coop', content_version: `c${version}`, created: true, made_current: true } satisfies LabelSetPublishedBody);
         }
         if (!ls) return fail(res, 404, 'labelset_not_found', `no label set "${name}".`);
         if (m[4] && req.method === 'POST') {
@@ -117,11 +124,11 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
           const idx = want === undefined ? ls.current - 1 : ls.versions.findIndex((v) => v.version === want);
           if (idx < 0) return fail(res, 409, 'conflict', 'no version to roll back to.');
           ls.current = idx;
-          return send(res, 200, { tenant: t, name, version: ls.versions[idx]!.version });
+          return send(res, 200, { tenant: t, name, version: ls.versions[idx]!.version } satisfies RolledBackBody);
         }
         if (!m[4] && req.method === 'DELETE') {
           state.labelsets.delete(name);
-          return send(res, 200, { tenant: t, name, deleted: true });
+          return send(res, 200, { tenant: t, name, deleted: true } satisfies LabelSetDeletedBody);
         }
         return fail(res, 405, 'method_not_allowed', 'method not allowed');
       }
@@ -136,7 +143,7 @@ export async function startFakeWorker(adminToken: string): Promise<FakeWorker> {
         if (!ls) return fail(res, 404, 'labelset_not_found', `no label set "${name}" for this key.`);
         const cur = ls.versions[ls.current]!;
         void Promise.resolve(fake.classifyAnswer!(body, tenant, name, cur.body)).then(
-          (a) => send(res, 200, { labels: [{ label: a.label, score: 0.9 }], labelset: { tenant, name, version: a.version ?? cur.version }, model: 'tiny', timings_ms: { total: 1 } }),
+          (a) => send(res, 200, { labels: [{ label: a.label, score: 0.9 }], labelset: { tenant, name, version: a.version ?? cur.version }, model: 'tiny', timings_ms: { decode: 0.25, preprocess: 0.25, encode: 0.25, score: 0.25, total: 1 } } satisfies ClassifyBody),
           (e: unknown) => fail(res, 500, 'internal', String(e)),
         );
         return;

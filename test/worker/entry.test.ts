@@ -4,7 +4,7 @@ import { decodeLabelSet } from '../../src/core/labelset/artifact.ts';
 import type { Env } from '../../src/worker/env.ts';
 import { BUNDLED_LABEL_SETS } from '../../src/worker/labelsets/catalog.ts';
 import { DEFAULT_MODEL } from '../../src/worker/vision/default-model.ts';
-import { sha256Hex } from '../../src/worker/vision/model.ts';
+import { sha256Hex } from '../../src/core/contract/sha256.ts';
 import worker from '../../src/worker/index.ts';
 import { makePng } from './helpers/images.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import visionOnnx from '../../artifacts/models/tiny-clip-cifar10/onnx/vision_model.onnx';
 import { ImageEncoder } from '../../src/worker/vision/image-encoder.ts';
-import { sha256Hex } from '../../src/worker/vision/model.ts';
+import { sha256Hex } from '../../src/core/contract/sha256.ts';
 import parity from './fixtures/embedding-parity.json';
 import { PARITY_IMAGE_SIZE, parityCases } from './fixtures/parity-pixels.ts';
 

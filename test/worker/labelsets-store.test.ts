@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSafetensors, serializeSafetensors } from '../../src/core/safetensors.ts';
 import { kvKeys, r2Keys } from '../../src/worker/store/keys.ts';
 import { labelSetRecord, parseRecord } from '../../src/worker/store/records.ts';
-import { sha256Hex } from '../../src/worker/vision/model.ts';
+import { sha256Hex } from '../../src/core/contract/sha256.ts';
 import { makeLabelSetBytes } from './helpers/test-app.ts';
 import { bindings, labelSet, makeApi, storedFor, withEmbeddings, type ClassifyJson } from './helpers/storage-app.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL } from '../../src/worker/vision/default-model.ts';
-import { sha256Hex } from '../../src/worker/vision/model.ts';
+import { sha256Hex } from '../../src/core/contract/sha256.ts';
 import { makePng, pngHeaderOnly } from './helpers/images.ts';
 import { auth, makeTestApp, type ErrorJson } from './helpers/test-app.ts';
 

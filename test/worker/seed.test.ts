@@ -3,7 +3,7 @@
  * stored as its hash) with the bundled default label set, once, into the real local storage.
  */
 import { describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/worker/auth/api-keys.ts';
+import { hashApiKey } from '../../src/core/contract/ids.ts';
 import { createDefaultApp } from '../../src/worker/default-app.ts';
 import { BUNDLED_LABEL_SETS } from '../../src/worker/labelsets/catalog.ts';
 import { DEMO_KEY, bindings, makeApi, type ClassifyJson } from './helpers/storage-app.ts';

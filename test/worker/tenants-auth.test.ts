@@ -4,7 +4,7 @@
  * reaches nothing of another.
  */
 import { describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/worker/auth/api-keys.ts';
+import { hashApiKey } from '../../src/core/contract/ids.ts';
 import { makePng } from './helpers/images.ts';
 import { ADMIN_TOKEN, bindings, labelSet, makeApi, type ClassifyJson } from './helpers/storage-app.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateApiKey, hashApiKey } from '../../src/worker/auth/api-keys.ts';
+import { generateApiKey, hashApiKey } from '../../src/core/contract/ids.ts';
 import { constantTimeEqual, timingSafeEqualBytes } from '../../src/worker/auth/constant-time.ts';
 import { bearerToken } from '../../src/worker/auth/bearer.ts';
 import { StaticKeyResolver } from '../../src/worker/auth/key-resolver.ts';
@@ -11,7 +11,7 @@ import type { LabelSetSource } from '../../src/worker/labelsets/source.ts';
 import { lazy } from '../../src/worker/runtime/lazy.ts';
 import { makeLabelSetBytes } from './helpers/test-app.ts';
 import { DEFAULT_MODEL } from '../../src/worker/vision/default-model.ts';
-import { sha256Hex } from '../../src/worker/vision/model.ts';
+import { sha256Hex } from '../../src/core/contract/sha256.ts';
 
 describe('lazy', () => {
   it('shares one in-flight load between concurrent callers', async () => {

@@ -5,16 +5,38 @@
  * the token).
  */
 import { z } from 'zod';
+import {
+  classifyBody,
+  healthBody,
+  labelSetListBody,
+  labelSetPublishedBody,
+  labelSetDeletedBody,
+  modelFileStoredBody,
+  modelListBody,
+  modelPublishedBody,
+  rolledBackBody,
+  tenantKeyBody,
+  tenantListBody,
+  type ClassifyBody,
+  type LabelSetDeletedBody,
+  type LabelSetListBody,
+  type LabelSetPublishedBody,
+  type LabelSetSummary,
+  type ModelFileStoredBody,
+  type ModelListBody,
+  type ModelPublishedBody,
+  type RolledBackBody,
+  type TenantKeyBody,
+  type TenantListBody,
+} from '../../core/contract/api.ts';
+import { errorBody, isErrorCode } from '../../core/contract/errors.ts';
+import { checkLabelSetName, checkTenantId } from '../../core/contract/ids.ts';
+import { modelManifest, type ModelManifestInput } from '../../core/contract/model-manifest.ts';
 import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
-import { VISION_DATA, VISION_EDGE_VIT, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
+import { VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
 import { localPortHint, type Target } from './target.ts';
 
-const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'invalid_argument', 'invalid_image', 'unsupported_media_type', 'payload_too_large', 'image_too_large', 'invalid_checkpoint',
-  'invalid_artifact', 'model_mismatch', 'invalid_tokenizer', 'invalid_data', 'unauthorized', 'forbidden', 'not_found', 'conflict',
-  'unavailable', 'internal',
-]);
-
+/** The error code for a failure whose body names no known code, from its HTTP status alone. */
 function codeForStatus(status: number): ErrorCode {
   switch (status) {
     case 400: return 'invalid_argument';
@@ -42,120 +64,36 @@ export class AdminApiError extends PromptEdgeError {
   }
 }
 
-const version = z.union([z.string(), z.number()]).transform(String);
+// The contract says {"ok": true, "status": "ok", ...}; workers before it said only {"status": "ok"}
+// (and a model name): both mean up, so the health check alone reads the older body too.
+const health = z.union([
+  healthBody,
+  z.object({ status: z.literal('ok'), model: z.string().optional(), model_sha256: z.string().optional() }),
+]);
 
-const labelSetInfo = z.object({
-  name: z.string(),
-  version,
-  labels: z.array(z.string()),
-  method: z.string(),
-  metrics: z.record(z.string(), z.unknown()).optional(),
-  created_at: z.string().optional(),
-  model_id: z.string().optional(),
-});
-const labelSetList = z.object({ tenant: z.string(), labelsets: z.array(labelSetInfo) });
-const tenantKey = z.object({ tenant: z.string(), key: z.string().min(1) });
-const tenantList = z.object({
-  tenants: z.array(z.object({ tenant: z.string(), created_at: z.string().optional(), labelsets: z.array(z.string()).default([]) })),
-});
-const published = z.object({
-  tenant: z.string(), name: z.string(), version, labels: z.array(z.string()), method: z.string(),
-  // false: the worker already had these exact bytes as `version` (workers before this field: always new).
-  created: z.boolean().default(true),
-  made_current: z.boolean().default(true),
-});
-const rolledBack = z.object({ tenant: z.string(), name: z.string(), version });
-const deleted = z.object({ tenant: z.string(), name: z.string(), deleted: z.literal(true) });
-// The contract says {"ok": true, ...}; earlier workers said {"status": "ok", ...}: both mean up.
-const health = z
-  .object({ ok: z.boolean().optional(), status: z.string().optional(), model: z.string().optional(), model_sha256: z.string().optional() })
-  .refine((h) => h.ok === true || h.status === 'ok', { message: 'expected "ok": true' });
-const classification = z.object({
-  labels: z.array(z.object({ label: z.string(), score: z.number() })),
-  labelset: z.object({ tenant: z.string(), name: z.string(), version }),
-  model: z.string().optional(),
-  timings_ms: z.record(z.string(), z.number()).optional(),
-});
-const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-const modelFileEntry = z.object({ sha256: z.string(), bytes: z.number() });
-const storedModelFile = z.object({ sha256: z.string(), file: z.string(), bytes: z.number(), stored: z.enum(['created', 'exists']) });
-const publishedModel = z.object({
-  sha256: z.string(),
-  /** Absent for models published before engines were named: onnxruntime. */
-  engine: z.enum(['onnxruntime', 'edge-vit']).optional(),
-  id: z.string(),
-  dim: z.number(),
-  image_size: z.number(),
-  files: z.record(z.string(), modelFileEntry),
-  parts: z.array(z.object({ onnx: modelFileEntry, data: modelFileEntry.optional() })).optional(),
-  created_at: z.string(),
-  created: z.boolean(),
-});
-const modelList = z.object({
-  serving: z.string().nullable(),
-  models: z.array(z.object({ sha256: z.string(), id: z.string(), engine: z.enum(['onnxruntime', 'edge-vit']).optional(), dim: z.number(), external_data: z.boolean(), parts: z.number().optional(), bytes: z.number(), created_at: z.string() })),
-});
-
-export type LabelSetInfo = z.infer<typeof labelSetInfo>;
-export type LabelSetList = z.infer<typeof labelSetList>;
-export type TenantKey = z.infer<typeof tenantKey>;
-export type TenantList = z.infer<typeof tenantList>;
-export type PublishedLabelSet = z.infer<typeof published>;
-export type RolledBackLabelSet = z.infer<typeof rolledBack>;
-export type DeletedLabelSet = z.infer<typeof deleted>;
+export type LabelSetInfo = LabelSetSummary;
+export type LabelSetList = LabelSetListBody;
+export type TenantKey = TenantKeyBody;
+export type TenantList = TenantListBody;
+export type PublishedLabelSet = LabelSetPublishedBody;
+export type RolledBackLabelSet = RolledBackBody;
+export type DeletedLabelSet = LabelSetDeletedBody;
 export type Health = z.infer<typeof health>;
-export type Classification = z.infer<typeof classification>;
-export type StoredModelFile = z.infer<typeof storedModelFile>;
-export type PublishedModel = z.infer<typeof publishedModel>;
-export type ModelList = z.infer<typeof modelList>;
-
-interface ManifestUploadBase {
-  id: string;
-  dim: number;
-  image_size: number;
-  preprocessor_config: unknown;
-}
-
-/** An ONNX encoder run by onnxruntime-web (manifests without `engine` mean this). */
-export interface OnnxManifestUpload extends ManifestUploadBase {
-  engine?: 'onnxruntime';
-  files: { [VISION_GRAPH]: ModelFileEntry; [VISION_DATA]?: ModelFileEntry };
-  /** The encoder as consecutive models (vision_model.part<k>.onnx [+ .data]), loaded one part at a time. */
-  parts?: Array<{ onnx: ModelFileEntry; data?: ModelFileEntry }>;
-}
-
-/** The edge-vit engine's weight file, streamed into WASM memory by the worker. */
-export interface EdgeVitManifestUpload extends ManifestUploadBase {
-  engine: 'edge-vit';
-  files: { [VISION_EDGE_VIT]: ModelFileEntry };
-  /** Never: the worker streams the one weight file into the engine (typed so, callers read `parts` of either kind). */
-  parts?: undefined;
-}
-
+export type Classification = ClassifyBody;
+export type StoredModelFile = ModelFileStoredBody;
+export type PublishedModel = ModelPublishedBody;
+export type ModelList = ModelListBody;
 /** What `PUT /v1/admin/models/:sha256` takes: the worker checks it against the stored files. */
 export type ModelManifestUpload = OnnxManifestUpload | EdgeVitManifestUpload;
-
-export interface ModelFileEntry {
-  sha256: string;
-  bytes: number;
-}
-
-export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-export const LABEL_SET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-export function checkTenantId(tenant: string): string {
-  if (!TENANT_ID.test(tenant)) {
-    throw new PromptEdgeError('invalid_argument', `tenant id "${tenant}" is not valid: use 1-63 characters of lower-case letters, digits, "_" or "-", starting with a letter or digit.`);
-  }
-  return tenant;
-}
-
-export function checkLabelSetName(name: string): string {
-  if (!LABEL_SET_NAME.test(name)) {
-    throw new PromptEdgeError('invalid_argument', `label set name "${name}" is not valid: use 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit.`);
-  }
-  return name;
-}
+/** An ONNX encoder run by onnxruntime-web (manifests without `engine` mean this). */
+export type OnnxManifestUpload = Exclude<ModelManifestInput, { engine: 'edge-vit' }>;
+/** The edge-vit engine's weight file, streamed into WASM memory by the worker. */
+export type EdgeVitManifestUpload = Extract<ModelManifestInput, { engine: 'edge-vit' }> & {
+  /** Never: the worker streams the one weight file into the engine (typed so, callers read `parts` of either kind). */
+  parts?: undefined;
+};
+export type { ModelFileEntry } from '../../core/contract/model-manifest.ts';
+export { checkLabelSetName, checkTenantId };
 
 /** One line on what a label-set upload did (a new version, or an existing one with the same bytes). */
 export function describePublished(p: PublishedLabelSet): string {
@@ -200,23 +138,23 @@ export class AdminClient {
 
   // --- admin ---------------------------------------------------------------------------------
   async createTenant(tenant: string): Promise<TenantKey> {
-    return this.admin(tenantKey, { method: 'POST', path: '/v1/admin/tenants', what: `create tenant ${tenant}`, json: { tenant: checkTenantId(tenant) } });
+    return this.admin(tenantKeyBody, { method: 'POST', path: '/v1/admin/tenants', what: `create tenant ${tenant}`, json: { tenant: checkTenantId(tenant) } });
   }
 
   async listTenants(): Promise<TenantList> {
-    return this.admin(tenantList, { method: 'GET', path: '/v1/admin/tenants', what: 'list tenants' });
+    return this.admin(tenantListBody, { method: 'GET', path: '/v1/admin/tenants', what: 'list tenants' });
   }
 
   async rotateKey(tenant: string): Promise<TenantKey> {
-    return this.admin(tenantKey, { method: 'POST', path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/keys`, what: `rotate the key of tenant ${tenant}` });
+    return this.admin(tenantKeyBody, { method: 'POST', path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/keys`, what: `rotate the key of tenant ${tenant}` });
   }
 
   async listLabelSets(tenant: string): Promise<LabelSetList> {
-    return this.admin(labelSetList, { method: 'GET', path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets`, what: `list label sets of tenant ${tenant}` });
+    return this.admin(labelSetListBody, { method: 'GET', path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets`, what: `list label sets of tenant ${tenant}` });
   }
 
   async putLabelSet(tenant: string, name: string, artifact: Uint8Array): Promise<PublishedLabelSet> {
-    return this.admin(published, {
+    return this.admin(labelSetPublishedBody, {
       method: 'PUT',
       path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets/${seg(checkLabelSetName(name))}`,
       what: `upload label set ${tenant}/${name}`,
@@ -227,7 +165,7 @@ export class AdminClient {
 
   /** Without `version`: back to the previous version. */
   async rollback(tenant: string, name: string, version?: string): Promise<RolledBackLabelSet> {
-    return this.admin(rolledBack, {
+    return this.admin(rolledBackBody, {
       method: 'POST',
       path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets/${seg(checkLabelSetName(name))}/rollback`,
       what: `roll back label set ${tenant}/${name}${version ? ` to version ${version}` : ''}`,
@@ -236,7 +174,7 @@ export class AdminClient {
   }
 
   async deleteLabelSet(tenant: string, name: string): Promise<DeletedLabelSet> {
-    return this.admin(deleted, {
+    return this.admin(labelSetDeletedBody, {
       method: 'DELETE',
       path: `/v1/admin/tenants/${seg(checkTenantId(tenant))}/labelsets/${seg(checkLabelSetName(name))}`,
       what: `delete label set ${tenant}/${name}`,
@@ -249,7 +187,7 @@ export class AdminClient {
    */
   async putModelFile(modelSha256: string, file: ModelFileName, bytes: Uint8Array, fileSha256: string): Promise<StoredModelFile> {
     const query = file === VISION_GRAPH ? '' : `?sha256=${fileSha256}`;
-    return this.admin(storedModelFile, {
+    return this.admin(modelFileStoredBody, {
       method: 'PUT',
       path: `/v1/admin/models/${seg(modelSha256)}/${file}${query}`,
       what: `upload ${file} of model ${modelSha256.slice(0, 12)}`,
@@ -260,13 +198,13 @@ export class AdminClient {
 
   /** Publishes an uploaded model by its manifest (again with the same manifest: `created: false`). */
   async publishModel(modelSha256: string, manifest: ModelManifestUpload): Promise<PublishedModel> {
-    return this.admin(publishedModel, { method: 'PUT', path: `/v1/admin/models/${seg(modelSha256)}`, what: `publish model ${manifest.id}`, json: manifest });
+    return this.admin(modelPublishedBody, { method: 'PUT', path: `/v1/admin/models/${seg(modelSha256)}`, what: `publish model ${manifest.id}`, json: manifest });
   }
 
   /** The manifest of a published model, or null when the worker has no model with this sha256. */
   async getModel(modelSha256: string): Promise<PublishedModel | null> {
     try {
-      const m = await this.admin(publishedModel.extend({ created: z.boolean().optional() }), { method: 'GET', path: `/v1/admin/models/${seg(modelSha256)}`, what: `get model ${modelSha256.slice(0, 12)}` });
+      const m = await this.admin(modelManifest, { method: 'GET', path: `/v1/admin/models/${seg(modelSha256)}`, what: `get model ${modelSha256.slice(0, 12)}` });
       return { ...m, created: false };
     } catch (err) {
       if (err instanceof AdminApiError && err.serverCode === 'model_not_found') return null;
@@ -275,13 +213,13 @@ export class AdminClient {
   }
 
   async listModels(): Promise<ModelList> {
-    return this.admin(modelList, { method: 'GET', path: '/v1/admin/models', what: 'list models' });
+    return this.admin(modelListBody, { method: 'GET', path: '/v1/admin/models', what: 'list models' });
   }
 
   // --- tenant (Bearer tenant key) ------------------------------------------------------------
   async ownLabelSets(key: string): Promise<LabelSetList> {
     const what = 'list label sets with the tenant key';
-    return this.parse(labelSetList, await this.request({ method: 'GET', path: '/v1/labelsets', what, token: key, auth: 'tenant' }), what);
+    return this.parse(labelSetListBody, await this.request({ method: 'GET', path: '/v1/labelsets', what, token: key, auth: 'tenant' }), what);
   }
 
   async classify(key: string, image: Uint8Array, opts: { labelset: string; topK?: number; contentType: string; what?: string }): Promise<Classification> {
@@ -295,7 +233,7 @@ export class AdminClient {
       bytes: image,
       contentType: opts.contentType,
     });
-    return this.parse(classification, body, opts.what ?? 'classify');
+    return this.parse(classifyBody, body, opts.what ?? 'classify');
   }
 
   // --- plumbing ------------------------------------------------------------------------------
@@ -345,7 +283,7 @@ export class AdminClient {
     } catch {
       // Not JSON (a proxy's HTML page, say): the snippet above is all there is.
     }
-    const code = KNOWN_CODES.has(serverCode) ? (serverCode as ErrorCode) : codeForStatus(res.status);
+    const code = isErrorCode(serverCode) ? serverCode : codeForStatus(res.status);
     const hint = this.hintFor(res.status, spec, serverCode);
     throw new AdminApiError(code, `${spec.what} failed: HTTP ${res.status}${serverCode ? ` ${serverCode}` : ''}: ${serverMessage}${hint ? ` (${hint})` : ''}`, res.status, serverCode);
   }

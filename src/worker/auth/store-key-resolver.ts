@@ -4,7 +4,7 @@
  * random); the stored hash is still compared in constant time before it is trusted.
  */
 import type { TenantStore } from '../store/tenant-store.ts';
-import { hashApiKey } from './api-keys.ts';
+import { hashApiKey } from '../../core/contract/ids.ts';
 import { timingSafeEqualBytes } from './constant-time.ts';
 import type { Caller, KeyResolver } from './key-resolver.ts';
 

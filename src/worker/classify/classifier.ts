@@ -6,7 +6,8 @@
 import { decodeImage, type ExifMode } from '../../core/image/decode.ts';
 import { readImageHeader, type ImageHeader } from '../../core/image/image-header.ts';
 import { ImageTooLargeError } from '../../core/errors.ts';
-import { classifyWithHead, type ScoredLabel } from '../../core/scoring.ts';
+import type { ClassifyBody } from '../../core/contract/api.ts';
+import { classifyWithHead } from '../../core/scoring.ts';
 import type { ResolvedLabelSet } from '../labelsets/registry.ts';
 import type { LabelSetRef } from '../labelsets/source.ts';
 import type { VisionRuntime } from '../vision/runtime.ts';
@@ -27,20 +28,8 @@ export interface ClassifyRequest {
   readonly onHeader?: (header: ImageHeader) => void;
 }
 
-export interface StageTimings {
-  decode: number;
-  preprocess: number;
-  encode: number;
-  score: number;
-  total: number;
-}
-
-export interface ClassifyResult {
-  labels: ScoredLabel[];
-  labelset: { tenant: string; name: string; version: string };
-  model: string;
-  timings_ms: StageTimings;
-}
+/** The classify response body (core/contract/api.ts). */
+export type ClassifyResult = ClassifyBody;
 
 /** Milliseconds rounded to 0.01: more digits would only be noise. */
 const ms = (from: number, to: number): number => Math.round((to - from) * 100) / 100;

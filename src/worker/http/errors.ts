@@ -1,43 +1,10 @@
 /**
- * The one shape every failure takes on the wire: `{"error": {"code", "message"}}` with the HTTP
+ * Failures as responses, in the contract's error shape (core/contract/errors.ts) with the HTTP
  * status that matches the code. Known errors keep their actionable message; anything else becomes
  * a generic 500 so internals never leak into a response.
  */
-import { PromptEdgeError, type ErrorCode } from '../../core/errors.ts';
-
-/** Core's error codes plus the ones only HTTP routing and the store have. */
-export type WireErrorCode = ErrorCode | 'method_not_allowed' | 'tenant_not_found' | 'labelset_not_found' | 'version_not_found' | 'model_not_found' | 'rate_limited';
-
-export const STATUS_BY_CODE: Readonly<Record<WireErrorCode, number>> = {
-  invalid_argument: 400,
-  invalid_image: 400,
-  unsupported_media_type: 415,
-  payload_too_large: 413,
-  image_too_large: 422,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  tenant_not_found: 404,
-  labelset_not_found: 404,
-  version_not_found: 404,
-  model_not_found: 404,
-  method_not_allowed: 405,
-  conflict: 409,
-  rate_limited: 429,
-  unavailable: 503,
-  // The rest are server-side problems (a broken or mismatched deployed artifact), not bad input.
-  invalid_checkpoint: 500,
-  invalid_artifact: 500,
-  model_mismatch: 500,
-  invalid_tokenizer: 500,
-  invalid_data: 500,
-  internal: 500,
-};
-
-export interface ErrorBody {
-  /** `request_id` is the `x-request-id` of the response: what to quote when asking the operator. */
-  error: { code: WireErrorCode; message: string; request_id?: string };
-}
+import { STATUS_BY_CODE, type ErrorBody, type WireErrorCode } from '../../core/contract/errors.ts';
+import { PromptEdgeError } from '../../core/errors.ts';
 
 /**
  * A failure decided by the HTTP layer itself (auth, routing, uploads), optionally with response

@@ -4,7 +4,9 @@
  * the same load. waitUntil keeps the starting request alive until the work settles.
  */
 import type { Context } from 'hono';
-import type { KeepAlive } from '../vision/served-model.ts';
+
+/** Keeps the request that started a load alive until the load settles (ExecutionContext.waitUntil). */
+export type KeepAlive = (work: Promise<unknown>) => void;
 
 export function keepAliveOf(c: Context): KeepAlive {
   return (work) => {

@@ -1,11 +1,8 @@
 /** Query-parameter parsing for the classify route: strict, with messages that say what is allowed. */
+import { DEFAULT_TOP_K, MAX_TOP_K } from '../../core/contract/api.ts';
+import { DEFAULT_LABEL_SET, LABEL_SET_NAME, LABEL_SET_NAME_RULE } from '../../core/contract/ids.ts';
 import { InvalidArgumentError } from '../../core/errors.ts';
 import { EXIF_MODES, type ExifMode } from '../../core/image/exif-orientation.ts';
-import { LABEL_SET_NAME } from '../store/keys.ts';
-
-export const DEFAULT_TOP_K = 5;
-export const MAX_TOP_K = 1000;
-export const DEFAULT_LABEL_SET = 'default';
 
 /** `top_k`: an integer in 1..MAX_TOP_K (default 5). Larger than the label count returns every label. */
 export function parseTopK(raw: string | undefined): number {
@@ -21,7 +18,7 @@ export function parseTopK(raw: string | undefined): number {
 export function parseLabelSetName(raw: string | undefined): string {
   if (raw === undefined) return DEFAULT_LABEL_SET;
   if (!LABEL_SET_NAME.test(raw)) {
-    throw new InvalidArgumentError('labelset must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit.');
+    throw new InvalidArgumentError(`labelset must be ${LABEL_SET_NAME_RULE}.`);
   }
   return raw;
 }

@@ -16,8 +16,8 @@ import { requestLogOf } from './request-log.ts';
 
 export const RATE_LIMIT_BINDING_PREFIX = 'RATE_LIMIT_';
 export const DEFAULT_TIER = 'default';
-/** A tier name as the admin API takes it: the binding's suffix in lower case. */
-export const TIER_NAME = /^[a-z0-9][a-z0-9_]{0,31}$/;
+/** A tier name as the admin API takes it (core/contract/ids.ts): the binding's suffix in lower case. */
+export { TIER_NAME } from '../../core/contract/ids.ts';
 /**
  * The window of every tier binding (`simple.period` in wrangler.toml must be 60): the binding does
  * not expose its period, and Retry-After is computed from it.

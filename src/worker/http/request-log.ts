@@ -8,7 +8,7 @@
  * set, so nothing else can slip into the line by accident.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { WireErrorCode } from './errors.ts';
+import type { WireErrorCode } from '../../core/contract/errors.ts';
 
 export interface StageTimingsMs {
   readonly decode: number;

@@ -10,8 +10,9 @@ import type { DecodeExpectations, LabelSetArtifact } from '../../core/labelset/a
 import { decodeLabelSet } from '../../core/labelset/artifact.ts';
 import { headBytes } from '../../core/labelset/head.ts';
 import { HttpError } from '../http/errors.ts';
+import { labelSetNotFound } from '../http/not-found.ts';
 import { lazy, type Lazy } from '../runtime/lazy.ts';
-import { labelSetNotFound, refToString, type LabelSetRef, type LabelSetSource } from './source.ts';
+import { refToString, type LabelSetRef, type LabelSetSource } from './source.ts';
 
 /** What a label set must match to be used with the deployed model. */
 export type ModelExpectations = Required<Pick<DecodeExpectations, 'dim' | 'modelSha256'>>;

@@ -4,7 +4,6 @@
  * and caching are the registry's job (registry.ts).
  */
 import type { TenantId } from '../auth/key-resolver.ts';
-import { HttpError } from '../http/errors.ts';
 
 export interface LabelSetRef {
   readonly tenant: TenantId;
@@ -22,9 +21,4 @@ export interface LabelSetSource {
 /** Stable display form used in logs and error messages. */
 export function refToString(ref: LabelSetRef): string {
   return `${ref.tenant}/${ref.name}`;
-}
-
-/** The same answer whether or not another tenant has a label set by that name. */
-export function labelSetNotFound(tenant: string, name: string): HttpError {
-  return new HttpError('labelset_not_found', `Label set "${name}" does not exist for tenant "${tenant}". GET /v1/labelsets lists the tenant's label sets.`);
 }

@@ -4,6 +4,8 @@
  * artifact is fully in R2 (store/labelset-store.ts).
  */
 import { Hono } from 'hono';
+import type { LabelSetDeletedBody, LabelSetDetailBody, LabelSetListBody, LabelSetPublishedBody, RolledBackBody } from '../../core/contract/api.ts';
+import { LABEL_SET_VERSION } from '../../core/contract/ids.ts';
 import { InvalidArgumentError, PayloadTooLargeError, PromptEdgeError, UnsupportedMediaTypeError } from '../../core/errors.ts';
 import { decodeLabelSet, type LabelSetArtifact } from '../../core/labelset/artifact.ts';
 import { readLimits, type Env } from '../env.ts';
@@ -12,11 +14,10 @@ import { readJsonObject } from '../http/json-body.ts';
 import { parseLabelSetPathName, parseTenantId } from '../http/path-params.ts';
 import { readRequestBody } from '../http/read-body.ts';
 import { mediaType } from '../http/read-image.ts';
+import { labelSetNotFound, tenantNotFound } from '../http/not-found.ts';
 import type { ModelExpectations } from '../labelsets/registry.ts';
-import { labelSetNotFound } from '../labelsets/source.ts';
 import { summarize } from '../store/labelset-store.ts';
 import type { Storage } from '../store/storage.ts';
-import { tenantNotFound } from '../store/tenant-store.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 
 export interface AdminLabelSetRouteDeps {
@@ -40,7 +41,7 @@ export function validateUpload(bytes: Uint8Array, expect: ModelExpectations): La
 function parseVersion(raw: unknown): string | undefined {
   if (raw === undefined || raw === null) return undefined;
   const v = typeof raw === 'number' ? String(raw) : raw;
-  if (typeof v !== 'string' || !/^[1-9]\d{0,15}$/.test(v)) throw new InvalidArgumentError(`version must be a version number such as "2", got ${JSON.stringify(raw)}.`);
+  if (typeof v !== 'string' || !LABEL_SET_VERSION.test(v)) throw new InvalidArgumentError(`version must be a version number such as "2", got ${JSON.stringify(raw)}.`);
   return v;
 }
 
@@ -58,7 +59,7 @@ export function adminLabelSetRoutes(deps: AdminLabelSetRouteDeps) {
   app.get(base, async (c) => {
     const storage = deps.storage(c.env);
     const tenant = await tenantOf(storage, c.req.param('tenant'));
-    return c.json({ tenant, labelsets: await storage.labelSets.list(tenant) });
+    return c.json({ tenant, labelsets: await storage.labelSets.list(tenant) } satisfies LabelSetListBody);
   });
   app.all(base, methodNotAllowed('GET', 'HEAD'));
 
@@ -69,7 +70,7 @@ export function adminLabelSetRoutes(deps: AdminLabelSetRouteDeps) {
     const record = await storage.labelSets.get(tenant, name);
     const summary = record === null ? null : summarize(record);
     if (record === null || summary === null) throw labelSetNotFound(tenant, name);
-    return c.json({ tenant, ...summary, versions: record.versions });
+    return c.json({ tenant, ...summary, versions: record.versions } satisfies LabelSetDetailBody);
   });
 
   app.put(`${base}/:name`, async (c) => {
@@ -87,7 +88,7 @@ export function adminLabelSetRoutes(deps: AdminLabelSetRouteDeps) {
     const { version: v, created, madeCurrent } = published;
     // Identical bytes again: 200 with the existing version (created: false), not a new version.
     return c.json(
-      { tenant, name, version: v.version, labels: v.labels, method: v.method, content_version: v.content_version, created, made_current: madeCurrent },
+      { tenant, name, version: v.version, labels: v.labels, method: v.method, content_version: v.content_version, created, made_current: madeCurrent } satisfies LabelSetPublishedBody,
       created ? 201 : 200,
     );
   });
@@ -97,7 +98,7 @@ export function adminLabelSetRoutes(deps: AdminLabelSetRouteDeps) {
     const tenant = await tenantOf(storage, c.req.param('tenant'));
     const name = parseLabelSetPathName(c.req.param('name'));
     await storage.labelSets.delete(tenant, name);
-    return c.json({ tenant, name, deleted: true });
+    return c.json({ tenant, name, deleted: true } satisfies LabelSetDeletedBody);
   });
   app.all(`${base}/:name`, methodNotAllowed('GET', 'HEAD', 'PUT', 'DELETE'));
 
@@ -107,7 +108,9 @@ export function adminLabelSetRoutes(deps: AdminLabelSetRouteDeps) {
     const name = parseLabelSetPathName(c.req.param('name'));
     const version = parseVersion((await readJsonObject(c.req.raw))['version']);
     const record = await storage.labelSets.rollback(tenant, name, version);
-    return c.json({ tenant, name, version: record.current });
+    // A record rolled back to a version is live: its current version is set.
+    if (record.current === null) throw new HttpError('internal', 'The label set has no current version after the rollback.');
+    return c.json({ tenant, name, version: record.current } satisfies RolledBackBody);
   });
   app.all(`${base}/:name/rollback`, methodNotAllowed('POST'));
 

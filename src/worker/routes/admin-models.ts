@@ -4,6 +4,9 @@
  * manifest, which is checked against what R2 holds. The isolate never buffers a model file here.
  */
 import { Hono } from 'hono';
+import type { ModelFileStoredBody, ModelListBody, ModelPublishedBody, ModelSummary } from '../../core/contract/api.ts';
+import { SHA256_HEX } from '../../core/contract/ids.ts';
+import { manifestEngine, manifestFiles, modelManifestInput, type ModelManifest, type ModelManifestInput } from '../../core/contract/model-manifest.ts';
 import { PromptEdgeError, UnsupportedMediaTypeError } from '../../core/errors.ts';
 import { ClipImageProcessor } from '../../core/image/clip-image-processor.ts';
 import type { Env } from '../env.ts';
@@ -11,8 +14,6 @@ import { HttpError } from '../http/errors.ts';
 import { readJsonObject } from '../http/json-body.ts';
 import { mediaType } from '../http/read-image.ts';
 import { isDataFile, isIdentityFile, MAX_MODEL_PARTS, parseModelFileName, VISION_EDGE_VIT, type ModelFileName } from '../../core/model-files.ts';
-import { MODEL_SHA256 } from '../store/keys.ts';
-import { manifestEngine, manifestFiles, modelManifestInput, type ModelManifest, type ModelManifestInput } from '../store/model-manifest.ts';
 import type { Storage } from '../store/storage.ts';
 import { configuredModelSha256 } from '../vision/served-model.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
@@ -25,7 +26,7 @@ const FILE_TYPES = new Set(['', 'application/octet-stream']);
 
 function parseSha256(raw: string | undefined, what: string): string {
   const sha = (raw ?? '').toLowerCase();
-  if (!MODEL_SHA256.test(sha)) throw new HttpError('invalid_argument', `${what} must be a sha256: 64 hex digits, got ${JSON.stringify(raw ?? null)}.`);
+  if (!SHA256_HEX.test(sha)) throw new HttpError('invalid_argument', `${what} must be a sha256: 64 hex digits, got ${JSON.stringify(raw ?? null)}.`);
   return sha;
 }
 
@@ -71,7 +72,7 @@ export function validateManifestInput(body: unknown): ModelManifestInput {
   return input;
 }
 
-function summary(m: ModelManifest) {
+function summary(m: ModelManifest): ModelSummary {
   const files = manifestFiles(m);
   return {
     sha256: m.sha256,
@@ -98,7 +99,7 @@ export function adminModelRoutes(deps: AdminModelRouteDeps) {
     } catch {
       // A malformed VISION_MODEL_SHA256 is reported by the routes that need the model.
     }
-    return c.json({ serving, models: models.map(summary) });
+    return c.json({ serving, models: models.map(summary) } satisfies ModelListBody);
   });
   app.all(base, methodNotAllowed('GET', 'HEAD'));
 
@@ -113,7 +114,7 @@ export function adminModelRoutes(deps: AdminModelRouteDeps) {
     const sha = parseSha256(c.req.param('sha256'), 'The model in the path');
     const input = validateManifestInput(await readJsonObject(c.req.raw));
     const { manifest, created } = await deps.storage(c.env).models.publish(sha, input);
-    return c.json({ ...manifest, created }, created ? 201 : 200);
+    return c.json({ ...manifest, created } satisfies ModelPublishedBody, created ? 201 : 200);
   });
   app.all(`${base}/:sha256`, methodNotAllowed('GET', 'HEAD', 'PUT'));
 
@@ -130,7 +131,7 @@ export function adminModelRoutes(deps: AdminModelRouteDeps) {
     if (body === null) throw new HttpError('invalid_argument', 'The body is empty: send the file as the body.');
     // FixedLengthStream gives R2 the length and fails the put if the body is shorter or longer.
     const outcome = await deps.storage(c.env).models.putFile(sha, file, body.pipeThrough(new FixedLengthStream(bytes)), bytes, fileSha);
-    return c.json({ sha256: sha, file, file_sha256: fileSha, bytes, stored: outcome }, outcome === 'created' ? 201 : 200);
+    return c.json({ sha256: sha, file, file_sha256: fileSha, bytes, stored: outcome } satisfies ModelFileStoredBody, outcome === 'created' ? 201 : 200);
   });
   app.all(`${base}/:sha256/:file`, methodNotAllowed('PUT'));
 

@@ -3,6 +3,7 @@
  * SHA-256 is stored.
  */
 import { Hono } from 'hono';
+import type { RateLimitTierBody, TenantKeyBody, TenantListBody } from '../../core/contract/api.ts';
 import type { Env } from '../env.ts';
 import { HttpError } from '../http/errors.ts';
 import { readJsonObject } from '../http/json-body.ts';
@@ -21,7 +22,7 @@ export function adminTenantRoutes(deps: AdminRouteDeps) {
   app.post('/v1/admin/tenants', async (c) => {
     const tenant = parseTenantId((await readJsonObject(c.req.raw))['tenant']);
     const issued = await deps.storage(c.env).tenants.create(tenant);
-    return c.json({ tenant: issued.tenant, key: issued.key }, 201);
+    return c.json({ tenant: issued.tenant, key: issued.key } satisfies TenantKeyBody, 201);
   });
 
   app.get('/v1/admin/tenants', async (c) => {
@@ -30,13 +31,13 @@ export function adminTenantRoutes(deps: AdminRouteDeps) {
     const names = await Promise.all(tenants.map((t) => storage.labelSets.names(t.tenant)));
     return c.json({
       tenants: tenants.map((t, i) => ({ tenant: t.tenant, created_at: t.created_at, keys: t.keys.map((k) => ({ created_at: k.created_at })), labelsets: names[i]!, rate_limit_tier: t.rate_limit_tier ?? DEFAULT_TIER })),
-    });
+    } satisfies TenantListBody);
   });
   app.all('/v1/admin/tenants', methodNotAllowed('GET', 'HEAD', 'POST'));
 
   app.post('/v1/admin/tenants/:tenant/keys', async (c) => {
     const issued = await deps.storage(c.env).tenants.rotateKey(parseTenantId(c.req.param('tenant')));
-    return c.json({ tenant: issued.tenant, key: issued.key });
+    return c.json({ tenant: issued.tenant, key: issued.key } satisfies TenantKeyBody);
   });
   app.all('/v1/admin/tenants/:tenant/keys', methodNotAllowed('POST'));
 
@@ -54,7 +55,7 @@ export function adminTenantRoutes(deps: AdminRouteDeps) {
     }
     const tier = raw === null || raw === DEFAULT_TIER ? null : raw;
     const record = await deps.storage(c.env).tenants.setRateLimitTier(tenant, tier);
-    return c.json({ tenant: record.tenant, rate_limit_tier: record.rate_limit_tier ?? DEFAULT_TIER });
+    return c.json({ tenant: record.tenant, rate_limit_tier: record.rate_limit_tier ?? DEFAULT_TIER } satisfies RateLimitTierBody);
   });
   app.all('/v1/admin/tenants/:tenant/rate-limit', methodNotAllowed('PUT'));
 

@@ -5,14 +5,13 @@ import { readLimits } from '../env.ts';
 import { requireTenant, type TenantVariables } from '../auth/require-tenant.ts';
 import type { KeyResolver } from '../auth/key-resolver.ts';
 import type { Classifier } from '../classify/classifier.ts';
-import { keepAliveOf } from '../http/keep-alive.ts';
+import { keepAliveOf, type KeepAlive } from '../http/keep-alive.ts';
 import { rateLimit } from '../http/rate-limit.ts';
 import { requestLogOf } from '../http/request-log.ts';
 import { readImageUpload } from '../http/read-image.ts';
 import { parseExifMode, parseLabelSetName, parseTopK } from '../http/query.ts';
 import type { LabelSetRegistry } from '../labelsets/registry.ts';
 import type { LabelSetSource } from '../labelsets/source.ts';
-import type { KeepAlive } from '../vision/served-model.ts';
 import type { VisionRuntime } from '../vision/runtime.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 

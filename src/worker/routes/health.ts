@@ -4,6 +4,7 @@
  * runs it and, once it is loaded, the encoder's WASM memory as the isolate sees it.
  */
 import { Hono } from 'hono';
+import type { HealthBody } from '../../core/contract/api.ts';
 import type { Env } from '../env.ts';
 import type { ServedModel } from '../vision/served-model.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
@@ -22,8 +23,8 @@ export function healthRoutes(deps: HealthDeps) {
     const timings = model.loadTimings;
     const status = model.encoderStatus;
     return c.json({
-      ok: true,
-      status: 'ok',
+      ok: true as const,
+      status: 'ok' as const,
       model: d.id,
       model_sha256: d.sha256,
       model_source: d.source,
@@ -32,7 +33,7 @@ export function healthRoutes(deps: HealthDeps) {
       ...(timings ? { model_load_ms: timings } : {}),
       // Measured now, inside this isolate (WASM memory only grows: this is also its peak so far).
       ...(status ? { engine_relaxed_simd: status.relaxedSimd, wasm_memory_bytes: status.wasmMemoryBytes } : {}),
-    });
+    } satisfies HealthBody);
   });
   app.all('/healthz', methodNotAllowed('GET', 'HEAD'));
   return app;

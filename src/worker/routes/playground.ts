@@ -10,7 +10,7 @@
  */
 import { Hono } from 'hono';
 import { readLimits, type Env } from '../env.ts';
-import { DEFAULT_TOP_K, MAX_TOP_K } from '../http/query.ts';
+import { DEFAULT_TOP_K, MAX_TOP_K } from '../../core/contract/api.ts';
 import { playgroundPage } from '../playground/page.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 

@@ -1,14 +1,9 @@
 /**
  * Every storage key the worker uses, in one place (docs/storage.md). Tenant ids and label-set names
- * are validated before they get here and contain neither "/" nor ":", so no key can collide with
+ * are validated (core/contract/ids.ts) before they get here and contain neither "/" nor ":", so no key can collide with
  * another tenant's.
  */
 import type { ModelFileName } from '../../core/model-files.ts';
-
-/** Tenant ids: what the admin API accepts (lower case, so URLs and keys stay unambiguous). */
-export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-/** Label-set names, as in the classify query (`labelset=`). */
-export const LABEL_SET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export const r2Keys = {
   /** The immutable artifact of one version. */
@@ -26,11 +21,6 @@ export const r2Keys = {
   modelManifest: (sha256: string) => `models/${sha256}/manifest.json`,
   modelPrefix: 'models/',
 } as const;
-
-/** A vision model's sha256: that of its vision_model.onnx, lower-case hex (what label sets record). */
-export const MODEL_SHA256 = /^[0-9a-f]{64}$/;
-
-export type { ModelFileName } from '../../core/model-files.ts';
 
 export const kvKeys = {
   /** sha256(api key) -> the key's tenant: the one read that authenticates a request. */

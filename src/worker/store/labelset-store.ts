@@ -4,33 +4,20 @@
  * the history, live in the authoritative R2 record registry/labelsets/<t>/<name>.json, changed only
  * by compare-and-swap, and mirrored into KV for the request path (docs/storage.md).
  */
+import type { LabelSetSummary } from '../../core/contract/api.ts';
+import { sha256Hex } from '../../core/contract/sha256.ts';
 import type { LabelSetArtifact } from '../../core/labelset/artifact.ts';
 import { HttpError } from '../http/errors.ts';
-import { labelSetNotFound } from '../labelsets/source.ts';
-import { sha256Hex } from '../vision/model.ts';
+import { labelSetNotFound } from '../http/not-found.ts';
 import { kvKeys, r2Keys, versionOfArtifactKey } from './keys.ts';
 import { currentVersion, labelSetRecord, parseRecord, type LabelSetRecord, type LabelSetVersion } from './records.ts';
 import { MAX_CAS_ATTEMPTS, mirrorToKv, putJsonIf, readJson, type Versioned } from './r2-json.ts';
-
-/** One label set as the list routes show it: its current version, plus the version history. */
-export interface LabelSetSummary {
-  name: string;
-  version: string;
-  labels: string[];
-  method: string;
-  metrics: Record<string, unknown>;
-  created_at: string;
-  model_id: string;
-  content_version: string;
-  trained_at: string;
-  /** Every published version, oldest first. */
-  history: string[];
-}
 
 function busy(what: string): HttpError {
   return new HttpError('unavailable', `${what} kept conflicting with concurrent changes; retry the request.`);
 }
 
+/** The list routes' view of a record (core/contract/api.ts), or null for a tombstone. */
 export function summarize(record: LabelSetRecord): LabelSetSummary | null {
   const cur = currentVersion(record);
   if (cur === null) return null;

@@ -6,20 +6,17 @@
  * or altered in transit is never stored. The manifest is written last and create-only: a model with
  * a manifest is complete and never changes (docs/storage.md, "Vision models in R2").
  */
+import { identityEntry, manifestContent, manifestFiles, MODEL_MANIFEST_FORMAT, modelManifest, type ModelManifest, type ModelManifestInput } from '../../core/contract/model-manifest.ts';
+import { toHex } from '../../core/contract/sha256.ts';
+import { isIdentityFile, VISION_GRAPH, type ModelFileName } from '../../core/model-files.ts';
 import { HttpError } from '../http/errors.ts';
-import { isIdentityFile } from '../../core/model-files.ts';
-import { r2Keys, type ModelFileName } from './keys.ts';
-import { identityEntry, manifestContent, manifestFiles, MODEL_MANIFEST_FORMAT, modelManifest, type ModelManifest, type ModelManifestInput } from './model-manifest.ts';
+import { r2Keys } from './keys.ts';
 import { parseRecord } from './records.ts';
 
 /** What R2 says about a stored file: its size and the sha256 R2 verified when it was put (null if it was put without one). */
 export interface StoredFile {
   readonly bytes: number;
   readonly sha256: string | null;
-}
-
-function hex(buf: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function isBadDigest(err: unknown): boolean {
@@ -57,7 +54,7 @@ export class ModelStore {
     const head = await this.bucket.head(r2Keys.modelFile(sha256, file));
     if (head === null) return null;
     const sum = head.checksums.sha256;
-    return { bytes: head.size, sha256: sum ? hex(sum) : null };
+    return { bytes: head.size, sha256: sum ? toHex(sum) : null };
   }
 
   /**
@@ -71,7 +68,7 @@ export class ModelStore {
     // workerd's streamed SHA-256 (tsconfig's DOM lib types `crypto` without DigestStream).
     const digest = new (crypto as unknown as { DigestStream: typeof DigestStream }).DigestStream('SHA-256');
     await obj.body.pipeTo(digest);
-    return hex(await digest.digest);
+    return toHex(await digest.digest);
   }
 
   /** One file as a stream (the edge-vit loader copies it into WASM memory as it arrives), with its stored size; null when missing. */

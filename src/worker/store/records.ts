@@ -4,10 +4,12 @@
  * not hand a half-formed object to the auth or classify path.
  */
 import { z } from 'zod';
+import { labelSetVersionInfo } from '../../core/contract/api.ts';
+import { sha256 } from '../../core/contract/ids.ts';
 
 const apiKeyRecord = z.object({
   /** Lower-case hex sha256 of the key; the key itself is never stored. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256,
   created_at: z.string(),
 });
 
@@ -24,23 +26,8 @@ export const tenantRecord = z.object({
 /** `tier` copies the tenant's rate-limit tier, so the one KV read that authenticates also limits. */
 export const keyHashRecord = z.object({ tenant: z.string(), sha256: z.string(), created_at: z.string(), tier: z.string().optional() });
 
-export const labelSetVersion = z.object({
-  /** Store-assigned: "1", "2", ... never reused for this (tenant, name), even after a delete. */
-  version: z.string(),
-  /** When this version was published. */
-  created_at: z.string(),
-  /** sha256 and size of the artifact bytes in R2. */
-  sha256: z.string(),
-  bytes: z.number().int().nonnegative(),
-  labels: z.array(z.string()),
-  method: z.string(),
-  metrics: z.record(z.string(), z.unknown()),
-  model_id: z.string(),
-  /** The artifact's own `version` metadata (a content digest written by the trainer). */
-  content_version: z.string(),
-  /** The artifact's own `created_at` (when it was trained). */
-  trained_at: z.string(),
-});
+/** One published version: the admin API shows these entries as they are stored. */
+export const labelSetVersion = labelSetVersionInfo;
 
 export const labelSetRecord = z.object({
   tenant: z.string(),

@@ -3,8 +3,9 @@
  * only changed by compare-and-swap; KV holds what the request path reads: `keyhash:<sha256>` ->
  * tenant (one read per request) and a mirror of the record.
  */
-import { generateApiKey, hashApiKey } from '../auth/api-keys.ts';
+import { generateApiKey, hashApiKey } from '../../core/contract/ids.ts';
 import { HttpError } from '../http/errors.ts';
+import { tenantNotFound } from '../http/not-found.ts';
 import { kvKeys, r2Keys } from './keys.ts';
 import { keyHashRecord, parseRecord, tenantRecord, type KeyHashRecord, type TenantRecord } from './records.ts';
 import { MAX_CAS_ATTEMPTS, mirrorToKv, putJsonIf, readJson, type Versioned } from './r2-json.ts';
@@ -13,10 +14,6 @@ export interface IssuedKey {
   readonly tenant: string;
   /** The plaintext key: returned once, never stored. */
   readonly key: string;
-}
-
-export function tenantNotFound(tenant: string): HttpError {
-  return new HttpError('tenant_not_found', `Tenant "${tenant}" does not exist. Create it with POST /v1/admin/tenants (npx prompt-edge tenant create ${tenant}).`);
 }
 
 function busy(what: string): HttpError {

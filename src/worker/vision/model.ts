@@ -27,9 +27,3 @@ export interface VisionModelFiles {
   /** The weights of a model exported with ONNX external data; `path` is the file name the graph refers to. */
   readonly externalData?: { readonly path: string; readonly data: Uint8Array };
 }
-
-/** Lower-case hex sha256 of the model file: label sets record it in `model_sha256`. */
-export async function sha256Hex(bytes: ArrayBuffer | Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}

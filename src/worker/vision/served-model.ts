@@ -13,18 +13,21 @@
  * with 503, never served. A failed load is answered from memory for `retryAfterMs`, then retried,
  * so a broken object costs one large read per isolate per retry window, not one per request.
  */
+import { SHA256_HEX } from '../../core/contract/ids.ts';
+import { manifestEngine, type EdgeVitModelManifest, type ModelFileEntry, type ModelManifest, type OnnxModelManifest } from '../../core/contract/model-manifest.ts';
+import { sha256Hex } from '../../core/contract/sha256.ts';
+import { partDataName, partGraphName, VISION_DATA, VISION_EDGE_VIT, VISION_GRAPH, type ModelFileName, type VisionEngineName } from '../../core/model-files.ts';
 import type { Env } from '../env.ts';
 import { HttpError } from '../http/errors.ts';
+import type { KeepAlive } from '../http/keep-alive.ts';
 import { lazy, type Lazy } from '../runtime/lazy.ts';
-import { partDataName, partGraphName, VISION_DATA, VISION_EDGE_VIT, VISION_GRAPH, type VisionEngineName } from '../../core/model-files.ts';
-import { MODEL_SHA256, r2Keys, type ModelFileName } from '../store/keys.ts';
-import { manifestEngine, type EdgeVitModelManifest, type ModelFileEntry, type ModelManifest, type OnnxModelManifest } from '../store/model-manifest.ts';
+import { r2Keys } from '../store/keys.ts';
 import { ModelStore } from '../store/model-store.ts';
 import { EdgeVitEncoder, WeightFileMismatch } from './edge-vit-encoder.ts';
 import { parseEdgeVitSimd, type EdgeVitSimd } from './edge-vit-host.ts';
 import type { VisionEncoder, VisionEncoderStatus } from './encoder.ts';
 import { ImageEncoder, type PartedModelFiles } from './image-encoder.ts';
-import { sha256Hex, type VisionModelFiles, type VisionModelInfo, type VisionModelSpec } from './model.ts';
+import type { VisionModelFiles, VisionModelInfo, VisionModelSpec } from './model.ts';
 import { createVisionRuntime, loadVisionRuntime, type VisionRuntime, type VisionRuntimeOptions } from './runtime.ts';
 
 export type ModelSource = 'bundled' | 'r2';
@@ -50,9 +53,6 @@ export interface ModelLoadTimings {
   readonly session: number;
   readonly total: number;
 }
-
-/** Keeps the request that started a load alive until the load settles (ExecutionContext.waitUntil). */
-export type KeepAlive = (work: Promise<unknown>) => void;
 
 export interface ServedModel {
   readonly source: ModelSource;
@@ -311,7 +311,7 @@ export function configuredModelSha256(env: Env): string | null {
   const raw = env.VISION_MODEL_SHA256?.trim() ?? '';
   if (raw === '') return null;
   const sha = raw.toLowerCase();
-  if (!MODEL_SHA256.test(sha)) {
+  if (!SHA256_HEX.test(sha)) {
     throw new HttpError('internal', `VISION_MODEL_SHA256 is "${raw}", not a sha256 (64 hex digits). Set it to the sha256 printed by \`npx prompt-edge model publish\`, or unset it to serve the bundled model.`);
   }
   return sha;

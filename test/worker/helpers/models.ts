@@ -14,7 +14,7 @@ import { externalizeInitializers } from '../../../src/train/onnx/onnx-model-io.t
 import { splitEncoder } from '../../../src/train/export/split-model.ts';
 import { buildVisionGraph } from '../../../src/train/clip/vision-graph.ts';
 import { DEFAULT_MODEL } from '../../../src/worker/vision/default-model.ts';
-import { sha256Hex } from '../../../src/worker/vision/model.ts';
+import { sha256Hex } from '../../../src/core/contract/sha256.ts';
 import { ADMIN_TOKEN, type Api } from './storage-app.ts';
 
 export interface ModelFiles {

@@ -9,7 +9,7 @@ import { StaticKeyResolver } from '../../../src/worker/auth/key-resolver.ts';
 import type { Env } from '../../../src/worker/env.ts';
 import { BundledLabelSetSource, type BundledLabelSet } from '../../../src/worker/labelsets/bundled-source.ts';
 import { DEFAULT_MODEL, DEFAULT_RUNTIME_OPTIONS } from '../../../src/worker/vision/default-model.ts';
-import { sha256Hex } from '../../../src/worker/vision/model.ts';
+import { sha256Hex } from '../../../src/core/contract/sha256.ts';
 import { mulberry32 } from '../../../src/train/random.ts';
 
 export const TEST_KEY = 'test-key-demo-0123456789';

@@ -65,7 +65,7 @@ export function registerModelCommands(program: Command): Command {
         [
           `${published.created ? 'published' : 'already published:'} model ${published.id} (sha256 ${published.sha256}, engine ${published.engine ?? 'onnxruntime'}) on ${client.target.baseUrl}`,
           ...folder.uploads.map((u) => `  ${u.name}: ${mb(u.entry.bytes)}${uploaded[u.name] === 'created' ? '' : ' (already stored)'}`),
-          ...(published.parts ? [`The worker loads it in ${published.parts.length} parts, one session at a time.`] : []),
+          ...(published.engine !== 'edge-vit' && published.parts ? [`The worker loads it in ${published.parts.length} parts, one session at a time.`] : []),
           `To serve it, set ${serve} under [vars] in wrangler.toml (or deploy with --var VISION_MODEL_SHA256:${published.sha256}).`,
           folder.manifest.engine === 'edge-vit'
             ? 'Label sets for it must record this sha256 as model_sha256: build them against a folder whose vision_model.edge-vit is this file.'

@@ -1,27 +1,27 @@
 /**
- * The manifest of a vision model in R2 (models/<sha256>/manifest.json, docs/storage.md): which
- * engine runs it, what the worker needs besides the weights (id, embedding dim, input size, the
- * preprocessor config) and the sha256 and size of every file, checked again when the model is loaded.
+ * The manifest of a vision model in R2 (models/<sha256>/manifest.json, docs/storage.md), as the CLI
+ * uploads it (PUT /v1/admin/models/:sha256) and the worker stores it: which engine runs it, what
+ * the worker needs besides the weights (id, embedding dim, input size, the preprocessor config) and
+ * the sha256 and size of every file, checked again when the model is loaded.
  *
  * Two engines: `onnxruntime` (an ONNX encoder run by onnxruntime-web; what a manifest without
  * `engine` means, as every manifest written before the field existed) and `edge-vit` (the project's
  * own int8 CLIP ViT engine, one weight file `vision_model.edge-vit`).
  */
 import { z } from 'zod';
-import { identityFile, MAX_MODEL_PARTS, partDataName, partGraphName, VISION_DATA, VISION_EDGE_VIT, VISION_GRAPH, type ModelFileName, type VisionEngineName } from '../../core/model-files.ts';
-import { MODEL_SHA256 } from './keys.ts';
+import { identityFile, MAX_MODEL_PARTS, partDataName, partGraphName, VISION_DATA, VISION_EDGE_VIT, VISION_GRAPH, type ModelFileName, type VisionEngineName } from '../model-files.ts';
+import { modelId, sha256 } from './ids.ts';
 
 export const MODEL_MANIFEST_FORMAT = 'prompt-edge/vision-model@1';
 
-const sha256 = z.string().regex(MODEL_SHA256, 'a lower-case hex sha256 (64 digits)');
-const fileEntry = z.object({ sha256, bytes: z.number().int().positive() }).strict();
+export const modelFileEntry = z.object({ sha256, bytes: z.number().int().positive() }).strict();
 /** One part of an encoder cut into consecutive models: its graph and, when exported so, its external-data weights. */
-const partEntry = z.object({ onnx: fileEntry, data: fileEntry.optional() }).strict();
+const partEntry = z.object({ onnx: modelFileEntry, data: modelFileEntry.optional() }).strict();
 
 /** What every manifest says, whatever runs the model. */
 const common = {
   /** Reported by classify (`model`) and /healthz, e.g. "vit-b-32-int8". */
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, '1-128 characters of letters, digits, ".", "_", "/" or "-"'),
+  id: modelId,
   /** Embedding dimension (projection_dim): label sets must have it. */
   dim: z.number().int().positive().max(65536),
   /** Input side in pixels (vision_config.image_size); must equal the preprocessor's crop size. */
@@ -37,9 +37,9 @@ const onnxManifestInput = z
     ...common,
     files: z
       .object({
-        'vision_model.onnx': fileEntry,
+        'vision_model.onnx': modelFileEntry,
         /** Present when the model was exported with its weights as ONNX external data. */
-        'vision_model.onnx.data': fileEntry.optional(),
+        'vision_model.onnx.data': modelFileEntry.optional(),
       })
       .strict(),
     /**
@@ -56,7 +56,7 @@ const edgeVitManifestInput = z
     engine: z.literal('edge-vit'),
     ...common,
     /** The engine's weight file (format prompt-edge/edge-vit-weights@1), streamed into WASM memory as it is read. */
-    files: z.object({ 'vision_model.edge-vit': fileEntry }).strict(),
+    files: z.object({ 'vision_model.edge-vit': modelFileEntry }).strict(),
   })
   .strict();
 
@@ -69,13 +69,15 @@ const stored = {
   sha256,
   created_at: z.string(),
 };
-export const modelManifest = z.discriminatedUnion('engine', [onnxManifestInput.extend(stored), edgeVitManifestInput.extend(stored)]);
+/** The stored manifest of each engine (GET /v1/admin/models/:sha256 answers it). */
+export const storedManifestVariants = [onnxManifestInput.extend(stored), edgeVitManifestInput.extend(stored)] as const;
+export const modelManifest = z.discriminatedUnion('engine', [...storedManifestVariants]);
 
 export type ModelManifestInput = z.infer<typeof modelManifestInput>;
 export type ModelManifest = z.infer<typeof modelManifest>;
 export type OnnxModelManifest = Extract<ModelManifest, { files: { 'vision_model.onnx': unknown } }>;
 export type EdgeVitModelManifest = Extract<ModelManifest, { engine: 'edge-vit' }>;
-export type ModelFileEntry = z.infer<typeof fileEntry>;
+export type ModelFileEntry = z.infer<typeof modelFileEntry>;
 
 /** The engine that serves a manifest's model (onnxruntime when it names none). */
 export const manifestEngine = (m: ModelManifestInput): VisionEngineName => m.engine ?? 'onnxruntime';
