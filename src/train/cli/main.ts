@@ -15,7 +15,6 @@ import { registerRemoteLabelsetCommands } from './commands/labelset-remote.ts';
 import { registerTenantCommands } from './commands/tenant.ts';
 import { registerSynthModelCommand } from './commands/synth-model.ts';
 import { registerExportVisionCommand } from './commands/export-vision.ts';
-import { registerBenchCommand } from './commands/bench.ts';
 import { registerTextCommands } from './commands/text.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { registerTrainAndPublishCommand } from './commands/train-and-publish.ts';
@@ -37,7 +36,6 @@ export function buildProgram(): Command {
   registerInspectCommand(program);
   registerSynthModelCommand(program);
   registerExportVisionCommand(program);
-  registerBenchCommand(program);
   registerTenantCommands(program);
   registerModelCommands(program);
   registerTrainAndPublishCommand(program);
