@@ -6,7 +6,7 @@ import { centerCrop, ClipImageProcessor, shortestEdgeOutputSize } from '../../sr
 import { decodeImage } from '../../src/core/image/decode.ts';
 import type { RgbImage } from '../../src/core/image/rgb-image.ts';
 import { initNodeImageCodecs } from '../../src/train/image-codecs-node.ts';
-import { fromBase64, loadFixture, makeSource, SHARED_DATASETS, sha256Hex, type SourceSpec } from './image-test-utils.ts';
+import { fromBase64, loadFixture, makeSource, sharedDataset, sha256Hex, type SourceSpec } from './image-test-utils.ts';
 
 interface ClipCase {
   name: string;
@@ -24,7 +24,7 @@ beforeAll(async () => {
 
 async function loadImage(src: ClipCase['image']): Promise<RgbImage> {
   if ('generated' in src) return makeSource(src.generated);
-  return decodeImage(new Uint8Array(readFileSync(join(SHARED_DATASETS, src.shared))));
+  return decodeImage(new Uint8Array(readFileSync(sharedDataset(src.shared))));
 }
 
 describe(`ClipImageProcessor matches transformers' CLIPImageProcessor (Pillow ${fixture.pillow}, numpy ${fixture.numpy})`, () => {

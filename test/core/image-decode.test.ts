@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ImageTooLargeError, InvalidImageError, UnsupportedMediaTypeError } from '../../src/core/errors.ts';
 import { decodeImage } from '../../src/core/image/decode.ts';
 import { initNodeImageCodecs } from '../../src/train/image-codecs-node.ts';
-import { fromBase64, loadFixture, SHARED_DATASETS, sha256Hex, u8Mismatch, type U8Expected } from './image-test-utils.ts';
+import { fromBase64, loadFixture, sharedDataset, sha256Hex, u8Mismatch, type U8Expected } from './image-test-utils.ts';
 
 interface DecodeCase {
   name: string;
@@ -93,7 +93,7 @@ describe(`JPEG decoding (MozJPEG WASM) matches Pillow ${jpeg.pillow} (libjpeg-tu
 function datasetFiles(pattern: string): string[] {
   const [root, , , filePattern] = pattern.split('/');
   const ext = (filePattern as string).replace('*', '');
-  const base = join(SHARED_DATASETS, root as string);
+  const base = sharedDataset(root as string);
   const out: string[] = [];
   for (const split of readdirSync(base, { withFileTypes: true })) {
     if (!split.isDirectory()) continue;

@@ -1,13 +1,13 @@
 /** Shared helpers for the image tests: the fixture files and the source-image generators of scripts/gen-image-vectors.py. */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RgbImage } from '../../src/core/image/rgb-image.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
-export const SHARED_DATASETS = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));
-
-export function sharedDatasetsAvailable(): boolean {
-  return existsSync(SHARED_DATASETS);
+/** A file or folder under ../shared/datasets; the test fails naming it when it is missing. */
+export function sharedDataset(relative: string): string {
+  return sharedPath(join('datasets', relative));
 }
 
 export function loadFixture<T>(name: string): T {

@@ -3,12 +3,12 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, TokenizerError } from '../../src/core/errors.ts';
 import { ClipTokenizer } from '../../src/core/tokenizer/clip-tokenizer.ts';
+import { SHARED, sharedPath } from '../helpers/shared.ts';
 
 // The expected ids were computed by scripts/clip_tokenizer_reference.py (a Python port of OpenAI's
 // simple_tokenizer.py; its `regex` engine and its unicodedata emulation agree on all of them), not
 // by this implementation.
 
-const OPENAI_BPE_PATH = new URL('../../../shared/models/clip-bpe/bpe_simple_vocab_16e6.txt.gz', import.meta.url);
 const TINY_MODEL_DIR = new URL('../../artifacts/models/tiny-clip-cifar10/', import.meta.url);
 
 const readTiny = (name: string): string => readFileSync(new URL(name, TINY_MODEL_DIR), 'utf8');
@@ -17,7 +17,7 @@ describe("ClipTokenizer with OpenAI's 49408-token vocabulary", () => {
   let gz: Uint8Array;
   let tokenizer: ClipTokenizer;
   beforeAll(async () => {
-    gz = readFileSync(OPENAI_BPE_PATH);
+    gz = readFileSync(sharedPath(SHARED.openAiBpe));
     tokenizer = await ClipTokenizer.fromOpenAiBpe(gz);
   });
 

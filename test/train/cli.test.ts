@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { SHARED, sharedPath } from '../helpers/shared.ts';
 
 const exec = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -33,7 +34,7 @@ describe('prompt-edge CLI', () => {
     const viaTokenizer = await cli('tokenize', '--json', '--tokenizer', dir, '--', 'a photo of a cat.');
     expect(JSON.parse(viaTokenizer.stdout).ids).toEqual([[2012, 320, 516, 512, 320, 606, 269, 2013]]);
     // OpenAI's file (the file or its folder): openai/clip-vit-base-patch32's ids.
-    for (const p of ['../shared/models/clip-bpe/bpe_simple_vocab_16e6.txt.gz', '../shared/models/clip-bpe']) {
+    for (const p of [sharedPath(SHARED.openAiBpe), sharedPath('models/clip-bpe')]) {
       const r = await cli('tokenize', '--json', '--tokenizer', p, '--', 'a photo of a cat.');
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout).ids).toEqual([[49406, 320, 1125, 539, 320, 2368, 269, 49407]]);
@@ -48,7 +49,8 @@ describe('prompt-edge CLI', () => {
     const t = JSON.parse((await cli('embed-text', '--json', '--', 'a photo of a dog.')).stdout);
     expect(t.embeddings[0]).toHaveLength(128);
     expect(Math.hypot(...t.embeddings[0])).toBeCloseTo(1, 5);
-    const img = '../shared/datasets/cifar10-fewshot/test/cat/' + (await exec('ls', ['../shared/datasets/cifar10-fewshot/test/cat'])).stdout.split('\n')[0];
+    const cats = sharedPath(`${SHARED.cifarTest}/cat`);
+    const img = join(cats, readdirSync(cats).sort()[0]!);
     const e = JSON.parse((await cli('embed-image', '--json', img)).stdout);
     expect(Math.hypot(...e.embeddings[0])).toBeCloseTo(1, 5);
 

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/train/cli/main.ts';
 import { AdminClient } from '../../src/train/publish/admin-client.ts';
+import { SHARED, sharedPath } from '../helpers/shared.ts';
 import { startFakeWorker, startReferenceClassifier, type FakeWorker } from './publish-fake-worker.ts';
 
 const ADMIN = 'pe_admin_cli';
@@ -145,7 +146,7 @@ describe('train-and-publish command', () => {
   beforeAll(async () => {
     reference = await startReferenceClassifier();
     data = join(tmp, 'data');
-    const shared = resolve(__dirname, '../../../shared/datasets/cifar10-fewshot/train');
+    const shared = sharedPath(SHARED.cifarTrain);
     for (const c of ['bird', 'frog']) {
       mkdirSync(join(data, c), { recursive: true });
       for (const f of readdirSync(join(shared, c)).sort().slice(0, 5)) copyFileSync(join(shared, c, f), join(data, c, f));

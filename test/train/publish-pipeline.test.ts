@@ -5,7 +5,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DataError, InvalidArgumentError, ModelMismatchError } from '../../src/core/errors.ts';
 import { decodeLabelSet } from '../../src/core/labelset/artifact.ts';
@@ -14,10 +14,11 @@ import { DEFAULT_MODEL_DIR } from '../../src/train/cli/common.ts';
 import { BelowBaselineError, pct } from '../../src/train/publish/baseline-gate.ts';
 import { LiveCheckError } from '../../src/train/publish/live-check.ts';
 import { trainAndPublish, type PipelineUi, type TrainAndPublishOptions } from '../../src/train/publish/pipeline.ts';
+import { SHARED, sharedPath } from '../helpers/shared.ts';
 import { startFakeWorker, startReferenceClassifier, type FakeWorker } from './publish-fake-worker.ts';
 
 const ADMIN = 'pe_admin_pipeline';
-const SHARED = resolve(__dirname, '../../../shared/datasets/cifar10-fewshot/train');
+const CIFAR_TRAIN = sharedPath(SHARED.cifarTrain);
 const CLASSES = ['cat', 'ship', 'truck'];
 const PER_CLASS = 10;
 
@@ -37,7 +38,7 @@ beforeAll(async () => {
   for (const c of CLASSES) {
     mkdirSync(join(data, c), { recursive: true });
     // Copied into a temp folder outside the repo (the scanner lists regular files, not symlinks).
-    for (const f of readdirSync(join(SHARED, c)).sort().slice(0, PER_CLASS)) copyFileSync(join(SHARED, c, f), join(data, c, f));
+    for (const f of readdirSync(join(CIFAR_TRAIN, c)).sort().slice(0, PER_CLASS)) copyFileSync(join(CIFAR_TRAIN, c, f), join(data, c, f));
   }
 });
 afterAll(async () => {
@@ -204,7 +205,7 @@ describe('train-and-publish pipeline', () => {
     const empty = join(tmp, 'bad-data');
     mkdirSync(join(empty, 'cat'), { recursive: true });
     mkdirSync(join(empty, 'dog'), { recursive: true });
-    copyFileSync(join(SHARED, 'cat', readdirSync(join(SHARED, 'cat'))[0]!), join(empty, 'cat', 'a.jpg'));
+    copyFileSync(join(CIFAR_TRAIN, 'cat', readdirSync(join(CIFAR_TRAIN, 'cat'))[0]!), join(empty, 'cat', 'a.jpg'));
     const reqs = w.requests.length;
     await expect(trainAndPublish(opts({ tenant: 'never', data: empty }), ctx(), ui)).rejects.toThrow(DataError);
     await expect(trainAndPublish(opts({ tenant: 'never', data: empty }), ctx(), ui)).rejects.toThrow(/class folder is empty/);

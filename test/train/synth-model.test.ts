@@ -14,8 +14,8 @@ import { clipWeightInits, fillNormal, inverseNormalCdf } from '../../src/train/s
 import { writeSynthModel } from '../../src/train/synth/synth-model.ts';
 import { syntheticVocabulary, tokenizerFiles } from '../../src/train/synth/tokenizer-files.ts';
 import { TextTower } from '../../src/train/text-tower.ts';
+import { SHARED, sharedPath } from '../helpers/shared.ts';
 
-const OPENAI_BPE = '../shared/models/clip-bpe/bpe_simple_vocab_16e6.txt.gz';
 let root: string;
 
 beforeAll(async () => {
@@ -190,7 +190,7 @@ describe('tokenizer files', () => {
   });
 
   it('written from OpenAI\'s BPE file, the HF files give CLIP\'s real ids', async () => {
-    const files = tokenizerFiles(await loadOpenAiBpe(new Uint8Array(readFileSync(OPENAI_BPE))));
+    const files = tokenizerFiles(await loadOpenAiBpe(new Uint8Array(readFileSync(sharedPath(SHARED.openAiBpe)))));
     const tok = ClipTokenizer.fromHuggingFace(files['vocab.json']!, files['merges.txt']!);
     expect(tok.vocabSize).toBe(49408);
     expect(tok.encode('a photo of a cat.')).toEqual([49406, 320, 1125, 539, 320, 2368, 269, 49407]);

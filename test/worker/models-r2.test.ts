@@ -161,8 +161,10 @@ describe('serving a model from R2 (VISION_MODEL_SHA256)', () => {
 
     const after = await health(api);
     expect(after.model_loaded).toBe(true);
-    expect(after.model_load_ms!.total).toBeGreaterThan(0);
-    expect(after.model_load_ms!.total).toBeGreaterThanOrEqual(after.model_load_ms!.session);
+    // Reading, hashing and the session are disjoint parts of the load (each rounded to 0.01 ms).
+    const load = after.model_load_ms!;
+    expect(load.fetch + load.verify + load.session).toBeLessThanOrEqual(load.total + 0.05);
+    expect(load.total).toBeGreaterThanOrEqual(load.session);
     expect((await health(bundled)).model_source).toBe('bundled');
   });
 
