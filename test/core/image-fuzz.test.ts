@@ -13,7 +13,7 @@ import { decodeImage, imageCodecHeapHighWater } from '../../src/core/image/decod
 import { readImageHeader } from '../../src/core/image/image-header.ts';
 import { wasmHeapCap } from '../../src/core/image/wasm-codec.ts';
 import { initNodeImageCodecs } from '../../src/train/image-codecs-node.ts';
-import { STATUS_BY_CODE } from '../../src/worker/http/errors.ts';
+import { STATUS_BY_CODE } from '../../src/core/contract/errors.ts';
 import { fromBase64, loadFixture } from './image-test-utils.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);

@@ -20,7 +20,7 @@ beforeAll(async () => {
 describe('WASM decoder memory', () => {
   it('a header that understates the real frame fails to allocate instead of growing the heap past the cap', async () => {
     const lying = fromBase64(errors.find((e) => e.name.startsWith('AVIF whose ispe'))?.file as string);
-    expect(readImageHeader(lying)).toEqual({ format: 'avif', width: 10, height: 10 });
+    expect(readImageHeader(lying)).toMatchObject({ format: 'avif', width: 10, height: 10 });
     await expect(decodeImage(lying, { maxPixels: 10_000 })).rejects.toThrow(InvalidImageError);
     const heap = imageCodecHeapHighWater().avif;
     expect(heap).toBeGreaterThan(0);

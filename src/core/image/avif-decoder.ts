@@ -6,7 +6,7 @@
  * reduced to 8 bits by libavif.
  */
 import type { RgbImage } from './rgb-image.ts';
-import { readAvifInfo } from './image-header.ts';
+import { readAvifInfo, type HeaderInfo } from './image-header.ts';
 import { LazyWasmCodec, type EmscriptenFactory } from './wasm-codec.ts';
 import { rgbaToRgb, checkDecodedSize } from './pixels.ts';
 
@@ -22,8 +22,7 @@ export const avifCodec = new LazyWasmCodec<AvifModule>('AVIF', AVIF_DEC_WASM, as
   return glue.default as unknown as EmscriptenFactory<AvifModule>;
 });
 
-export async function decodeAvif(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {
-  const info = readAvifInfo(bytes);
+export async function decodeAvif(bytes: Uint8Array, maxPixels: number, info: HeaderInfo['avif'] = readAvifInfo(bytes)): Promise<RgbImage> {
   const decoded = await avifCodec.run((m) => {
     const out = m.decode(bytes, 8);
     if (out === null) throw new Error('libavif could not decode the file (corrupt, truncated, or an AVIF feature this build lacks)');

@@ -31,8 +31,7 @@ const MASKS_32: Record<string, [number, number, number]> = {
   '0,0,0,0': [2, 1, 0], // BGRA
 };
 
-export function decodeBmp(bytes: Uint8Array): RgbImage {
-  const info = readBmpInfo(bytes);
+export function decodeBmp(bytes: Uint8Array, info: BmpInfo = readBmpInfo(bytes)): RgbImage {
   const { width, height, bitsPerPixel: bits, compression } = info;
   const out = new Uint8Array(width * height * 3);
   if (bits === 1 || bits === 4 || bits === 8) {

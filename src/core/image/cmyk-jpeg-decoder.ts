@@ -8,7 +8,7 @@
  * not identical (measured by test/core/image-formats.test.ts).
  */
 import { InvalidImageError } from '../errors.ts';
-import { readJpegFrameInfo } from './image-header.ts';
+import { readJpegFrameInfo, type JpegFrameInfo } from './image-header.ts';
 import type { RgbImage } from './rgb-image.ts';
 
 type JpegJsDecode = typeof import('jpeg-js')['decode'];
@@ -35,8 +35,7 @@ function hasAdobeMarker(b: Uint8Array): boolean {
   return false;
 }
 
-export async function decodeCmykJpeg(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {
-  const frame = readJpegFrameInfo(bytes);
+export async function decodeCmykJpeg(bytes: Uint8Array, maxPixels: number, frame: JpegFrameInfo = readJpegFrameInfo(bytes)): Promise<RgbImage> {
   const decode = await loadJpegJs();
   let input = bytes;
   if (!hasAdobeMarker(bytes)) {

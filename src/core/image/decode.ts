@@ -4,7 +4,7 @@ import { decodeBmp } from './bmp-decoder.ts';
 import { decodeCmykJpeg } from './cmyk-jpeg-decoder.ts';
 import { applyOrientation, readOrientation, type ExifMode } from './exif-orientation.ts';
 import { decodeGif } from './gif-decoder.ts';
-import { readImageHeader, readJpegFrameInfo, type ImageFormat, type ImageHeader } from './image-header.ts';
+import { readImageHeader, type ImageHeader } from './image-header.ts';
 import { decodeJpeg } from './jpeg-decoder.ts';
 import { decodePng } from './png-decoder.ts';
 import type { RgbImage } from './rgb-image.ts';
@@ -60,25 +60,26 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       `The image is ${header.width}x${header.height} (${pixels.toLocaleString('en-US')} pixels), over the limit of ${maxPixels.toLocaleString('en-US')} pixels. Downscale it before sending.`,
     );
   }
-  const stored = await decodeStored(header.format, bytes, maxPixels);
+  const stored = await decodeStored(header, bytes, maxPixels);
   if (options.exif === 'ignore') return stored;
   return applyOrientation(stored, readOrientation(bytes, header.format));
 }
 
-function decodeStored(format: ImageFormat, bytes: Uint8Array, maxPixels: number): Promise<RgbImage> | RgbImage {
-  switch (format) {
+/** The stored pixels; each decoder takes the header fields read once by readImageHeader(). */
+function decodeStored(header: ImageHeader, bytes: Uint8Array, maxPixels: number): Promise<RgbImage> | RgbImage {
+  switch (header.format) {
     case 'jpeg':
-      return readJpegFrameInfo(bytes).components === 4 ? decodeCmykJpeg(bytes, maxPixels) : decodeJpeg(bytes);
+      return header.info.components === 4 ? decodeCmykJpeg(bytes, maxPixels, header.info) : decodeJpeg(bytes, header.info);
     case 'png':
-      return decodePng(bytes);
+      return decodePng(bytes, header.info);
     case 'gif':
-      return decodeGif(bytes, { maxPixels });
+      return decodeGif(bytes, { maxPixels }, header.info);
     case 'bmp':
-      return decodeBmp(bytes);
+      return decodeBmp(bytes, header.info);
     case 'webp':
-      return decodeWebp(bytes, maxPixels);
+      return decodeWebp(bytes, maxPixels, header.info);
     case 'avif':
-      return decodeAvif(bytes, maxPixels);
+      return decodeAvif(bytes, maxPixels, header.info);
   }
 }
 

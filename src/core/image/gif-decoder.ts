@@ -9,7 +9,7 @@
  *   - later frames are never read (animation is ignored).
  */
 import { ImageTooLargeError, InvalidImageError } from '../errors.ts';
-import { readGifLayout, type GifFrame } from './image-header.ts';
+import { readGifLayout, type GifFrame, type HeaderInfo } from './image-header.ts';
 import type { RgbImage } from './rgb-image.ts';
 
 export interface GifDecodeOptions {
@@ -19,8 +19,8 @@ export interface GifDecodeOptions {
 
 const truncated = (): InvalidImageError => new InvalidImageError('Truncated GIF: the file ends before the first frame is complete.');
 
-export function decodeGif(bytes: Uint8Array, opts: GifDecodeOptions): RgbImage {
-  const { width, height, frame } = readGifLayout(bytes);
+export function decodeGif(bytes: Uint8Array, opts: GifDecodeOptions, layout: HeaderInfo['gif'] = readGifLayout(bytes)): RgbImage {
+  const { width, height, frame } = layout;
   // readImageHeader() reports this canvas, so decodeImage() has checked it; a direct caller is checked here.
   if (width * height > opts.maxPixels) {
     throw new ImageTooLargeError(`The GIF's canvas is ${width}x${height}, over the limit of ${opts.maxPixels} pixels.`);

@@ -2,11 +2,22 @@ import { InvalidImageError, UnsupportedMediaTypeError } from '../errors.ts';
 
 export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'bmp' | 'avif';
 
-export interface ImageHeader {
-  format: ImageFormat;
-  width: number;
-  height: number;
+/** What each format's header says beyond the size: what that format's decoder needs. */
+export interface HeaderInfo {
+  jpeg: JpegFrameInfo;
+  png: ReturnType<typeof readPngIhdr>;
+  gif: ReturnType<typeof readGifLayout>;
+  webp: WebpInfo;
+  bmp: BmpInfo;
+  avif: ReturnType<typeof readAvifInfo>;
 }
+
+/**
+ * Format, size and the format's own header fields (`info`), read once: the worker reads it on
+ * arrival to check the pixel limit and hands it to decodeImage(), whose decoders use `info` rather
+ * than parsing the header again.
+ */
+export type ImageHeader = { [F in ImageFormat]: { format: F; width: number; height: number; info: HeaderInfo[F] } }[ImageFormat];
 
 /** JPEG frame parameters from the first SOFn segment; `components` tells greyscale (1), colour (3) and CMYK (4) apart. */
 export interface JpegFrameInfo {
@@ -28,26 +39,19 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
  */
 export function readImageHeader(bytes: Uint8Array): ImageHeader {
   const format = sniffFormat(bytes);
-  const { width, height } = readDimensions(format, bytes);
-  return { format, width, height };
+  const info = HEADER_READERS[format](bytes);
+  // TypeScript cannot tie `info` to `format` through the table's index; HEADER_READERS' type does.
+  return { format, width: info.width, height: info.height, info } as ImageHeader;
 }
 
-function readDimensions(format: ImageFormat, bytes: Uint8Array): { width: number; height: number } {
-  switch (format) {
-    case 'png':
-      return readPngIhdr(bytes);
-    case 'jpeg':
-      return readJpegFrameInfo(bytes);
-    case 'gif':
-      return readGifLayout(bytes);
-    case 'webp':
-      return readWebpInfo(bytes);
-    case 'bmp':
-      return readBmpInfo(bytes);
-    case 'avif':
-      return readAvifInfo(bytes);
-  }
-}
+const HEADER_READERS: { readonly [F in ImageFormat]: (bytes: Uint8Array) => HeaderInfo[F] } = {
+  jpeg: (b) => readJpegFrameInfo(b),
+  png: (b) => readPngIhdr(b),
+  gif: (b) => readGifLayout(b),
+  webp: (b) => readWebpInfo(b),
+  bmp: (b) => readBmpInfo(b),
+  avif: (b) => readAvifInfo(b),
+};
 
 /** Identifies the image format by magic bytes; names other well-known formats in the error so the user knows what to convert. */
 export function sniffFormat(bytes: Uint8Array): ImageFormat {

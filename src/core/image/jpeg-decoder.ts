@@ -9,7 +9,7 @@
  */
 import mozjpegFactory from '@jsquash/jpeg/codec/dec/mozjpeg_dec.js';
 import { InvalidImageError, UnsupportedMediaTypeError } from '../errors.ts';
-import { readJpegFrameInfo } from './image-header.ts';
+import { readJpegFrameInfo, type JpegFrameInfo } from './image-header.ts';
 import { rgbaToRgb } from './pixels.ts';
 import type { RgbImage } from './rgb-image.ts';
 
@@ -83,8 +83,7 @@ export function isJpegDecoderReady(): boolean {
 }
 
 /** Decodes a baseline/progressive greyscale or YCbCr JPEG to RGB, ignoring EXIF orientation as Pillow's `Image.open` does. */
-export async function decodeJpeg(bytes: Uint8Array): Promise<RgbImage> {
-  const frame = readJpegFrameInfo(bytes);
+export async function decodeJpeg(bytes: Uint8Array, frame: JpegFrameInfo = readJpegFrameInfo(bytes)): Promise<RgbImage> {
   if (frame.components === 4) {
     // decode.ts sends these to cmyk-jpeg-decoder.ts: libjpeg cannot convert CMYK to RGB.
     throw new UnsupportedMediaTypeError('CMYK/YCCK JPEGs are decoded by decodeImage(), not decodeJpeg().');

@@ -12,7 +12,7 @@
  */
 import { decode as decodePngData, type DecodedPng } from 'fast-png';
 import { InvalidImageError, UnsupportedMediaTypeError } from '../errors.ts';
-import { readPngIhdr } from './image-header.ts';
+import { readPngIhdr, type HeaderInfo } from './image-header.ts';
 import type { RgbImage } from './rgb-image.ts';
 
 const GREY = 0;
@@ -29,8 +29,7 @@ const ALLOWED_DEPTHS: Record<number, number[]> = {
   [RGBA]: [8, 16],
 };
 
-export function decodePng(bytes: Uint8Array): RgbImage {
-  const ihdr = readPngIhdr(bytes);
+export function decodePng(bytes: Uint8Array, ihdr: HeaderInfo['png'] = readPngIhdr(bytes)): RgbImage {
   const depths = ALLOWED_DEPTHS[ihdr.colorType];
   if (depths === undefined || !depths.includes(ihdr.bitDepth)) {
     throw new InvalidImageError(`Invalid PNG: colour type ${ihdr.colorType} with bit depth ${ihdr.bitDepth}.`);

@@ -22,8 +22,7 @@ export const webpCodec = new LazyWasmCodec<WebpModule>('WebP', WEBP_DEC_WASM, as
   return glue.default as unknown as EmscriptenFactory<WebpModule>;
 });
 
-export async function decodeWebp(bytes: Uint8Array, maxPixels: number): Promise<RgbImage> {
-  const info = readWebpInfo(bytes);
+export async function decodeWebp(bytes: Uint8Array, maxPixels: number, info: WebpInfo = readWebpInfo(bytes)): Promise<RgbImage> {
   if (info.animated) return decodeFirstFrame(bytes, info, maxPixels);
   const decoded = await webpCodec.run((m) => {
     const out = m.decode(bytes);

@@ -34,7 +34,8 @@ export type ClassifyResult = ClassifyBody;
 /** Milliseconds rounded to 0.01: more digits would only be noise. */
 const ms = (from: number, to: number): number => Math.round((to - from) * 100) / 100;
 
-export function checkImageSize(bytes: Uint8Array, maxPixels: number, onHeader?: (header: ImageHeader) => void): void {
+/** Reads the image's header (the only time a request reads it) and refuses it over the pixel limit. */
+export function checkImageSize(bytes: Uint8Array, maxPixels: number, onHeader?: (header: ImageHeader) => void): ImageHeader {
   const header = readImageHeader(bytes);
   onHeader?.(header);
   const { width, height } = header;
@@ -44,16 +45,17 @@ export function checkImageSize(bytes: Uint8Array, maxPixels: number, onHeader?: 
       `The image is ${width}x${height} (${pixels} pixels), over this service's limit of ${maxPixels} pixels. Downscale it before sending: CLIP models work at a few hundred pixels at most.`,
     );
   }
+  return header;
 }
 
 export class Classifier {
   async classify(bytes: Uint8Array, req: ClassifyRequest): Promise<ClassifyResult> {
     const start = performance.now();
-    checkImageSize(bytes, req.maxImagePixels, req.onHeader);
+    const header = checkImageSize(bytes, req.maxImagePixels, req.onHeader);
     const [runtime, { version, artifact: labelSet }] = await Promise.all([req.runtime(), req.lookup(req.labelSet)]);
 
     const t0 = performance.now();
-    const image = await decodeImage(bytes, { maxPixels: req.maxImagePixels, exif: req.exif ?? 'apply' });
+    const image = await decodeImage(bytes, { header, maxPixels: req.maxImagePixels, exif: req.exif ?? 'apply' });
     const t1 = performance.now();
     const pixels = runtime.preprocessor.preprocess(image);
     const t2 = performance.now();
