@@ -36,7 +36,7 @@ export interface Env {
   REGISTRY?: KVNamespace;
   /**
    * Rate-limit tiers ([[ratelimits]] in wrangler.toml): RATE_LIMIT_DEFAULT for tenants without a
-   * tier, RATE_LIMIT_<TIER> for the others (http/rate-limit.ts). None: nothing is limited.
+   * tier, RATE_LIMIT_<TIER> for the others (auth/rate-limit.ts). None: nothing is limited.
    */
   [binding: `RATE_LIMIT_${string}`]: RateLimit | undefined;
 }

@@ -4,7 +4,7 @@
  * health routes never limited by tenant keys; tiers set through the admin API.
  */
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { retryAfterSeconds } from '../../src/worker/http/rate-limit.ts';
+import { retryAfterSeconds } from '../../src/worker/auth/rate-limit.ts';
 import { labelSet, makeApi, type Api } from './helpers/storage-app.ts';
 
 /** RATE_LIMIT_FREE's `simple.limit` in wrangler.toml. */

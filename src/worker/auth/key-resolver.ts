@@ -9,7 +9,7 @@ export type TenantId = string;
 /** Who a valid key belongs to. */
 export interface Caller {
   readonly tenant: TenantId;
-  /** The tenant's rate-limit tier; absent: the default (http/rate-limit.ts). */
+  /** The tenant's rate-limit tier; absent: the default (auth/rate-limit.ts). */
   readonly tier?: string;
 }
 

@@ -7,7 +7,7 @@ import type { RateLimitTierBody, TenantKeyBody, TenantListBody } from '../../cor
 import type { Env } from '../env.ts';
 import { HttpError } from '../http/errors.ts';
 import { readJsonObject } from '../http/json-body.ts';
-import { DEFAULT_TIER, rateLimitTiers, TIER_NAME } from '../http/rate-limit.ts';
+import { DEFAULT_TIER, rateLimitTiers, TIER_NAME } from '../auth/rate-limit.ts';
 import { parseTenantId } from '../http/path-params.ts';
 import type { Storage } from '../store/storage.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';

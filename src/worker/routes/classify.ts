@@ -6,7 +6,7 @@ import { requireTenant, type TenantVariables } from '../auth/require-tenant.ts';
 import type { KeyResolver } from '../auth/key-resolver.ts';
 import type { Classifier } from '../classify/classifier.ts';
 import { keepAliveOf, type KeepAlive } from '../http/keep-alive.ts';
-import { rateLimit } from '../http/rate-limit.ts';
+import { rateLimit } from '../auth/rate-limit.ts';
 import { requestLogOf } from '../http/request-log.ts';
 import { readImageUpload } from '../http/read-image.ts';
 import { parseExifMode, parseLabelSetName, parseTopK } from '../http/query.ts';

@@ -4,7 +4,7 @@ import type { LabelSetListBody } from '../../core/contract/api.ts';
 import type { Env } from '../env.ts';
 import type { KeyResolver } from '../auth/key-resolver.ts';
 import { requireTenant, type TenantVariables } from '../auth/require-tenant.ts';
-import { rateLimit } from '../http/rate-limit.ts';
+import { rateLimit } from '../auth/rate-limit.ts';
 import type { Storage } from '../store/storage.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 

@@ -9,10 +9,10 @@
  * holds tenants to a rate, it is not an exact quota. Locally, miniflare emulates it exactly.
  */
 import { createMiddleware } from 'hono/factory';
-import type { TenantVariables } from '../auth/require-tenant.ts';
+import type { TenantVariables } from './require-tenant.ts';
 import type { Env } from '../env.ts';
-import { HttpError } from './errors.ts';
-import { requestLogOf } from './request-log.ts';
+import { HttpError } from '../http/errors.ts';
+import { requestLogOf } from '../http/request-log.ts';
 
 export const RATE_LIMIT_BINDING_PREFIX = 'RATE_LIMIT_';
 export const DEFAULT_TIER = 'default';
