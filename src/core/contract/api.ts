@@ -58,20 +58,26 @@ export const classifyBody = z.object({
 
 // --- label sets --------------------------------------------------------------------------------
 
-/** One label set as the list routes show it: its current version, plus the version history. */
-export const labelSetSummary = z.object({
-  name: z.string(),
+/** What both the list routes and a label set's version details say of one published version. */
+const versionFields = {
+  /** Store-assigned: "1", "2", ... never reused for this (tenant, name), even after a delete. */
   version: z.string(),
+  /** When this version was published. */
+  created_at: z.string(),
   labels: z.array(z.string()),
   method: z.string(),
   metrics: z.record(z.string(), z.unknown()),
-  /** When this version was published. */
-  created_at: z.string(),
   model_id: z.string(),
-  /** The artifact's own content digest. */
+  /** The artifact's own `version` metadata (a content digest written by the trainer). */
   content_version: z.string(),
-  /** The artifact's own timestamp (when it was trained). */
+  /** The artifact's own `created_at` (when it was trained). */
   trained_at: z.string(),
+};
+
+/** One label set as the list routes show it: its current version, plus the version history. */
+export const labelSetSummary = z.object({
+  name: z.string(),
+  ...versionFields,
   /** Every published version, oldest first. */
   history: z.array(z.string()),
 });
@@ -81,21 +87,10 @@ export const labelSetListBody = z.object({ tenant: z.string(), labelsets: z.arra
 
 /** One published version's details, as the store records it. */
 export const labelSetVersionInfo = z.object({
-  /** Store-assigned: "1", "2", ... never reused for this (tenant, name), even after a delete. */
-  version: z.string(),
-  /** When this version was published. */
-  created_at: z.string(),
+  ...versionFields,
   /** sha256 and size of the artifact bytes in R2. */
   sha256: z.string(),
   bytes: z.number().int().nonnegative(),
-  labels: z.array(z.string()),
-  method: z.string(),
-  metrics: z.record(z.string(), z.unknown()),
-  model_id: z.string(),
-  /** The artifact's own `version` metadata (a content digest written by the trainer). */
-  content_version: z.string(),
-  /** The artifact's own `created_at` (when it was trained). */
-  trained_at: z.string(),
 });
 
 /** GET /v1/admin/tenants/:t/labelsets/:name: the summary plus every version's details. */
