@@ -8,6 +8,7 @@ import type { Hono } from 'hono';
 import type { Env } from '../../src/worker/env.ts';
 import samePicture from '../fixtures/image/same-picture.json';
 import formats from '../fixtures/image/formats.json';
+import { instantiatedImageCodecs } from '../../src/core/image/decode.ts';
 import { BUNDLED_LABEL_SETS } from '../../src/worker/labelsets/catalog.ts';
 import { auth, makeTestApp, type ErrorJson } from './helpers/test-app.ts';
 
@@ -37,6 +38,17 @@ async function topLabel(body: Uint8Array<ArrayBuffer>, query = ''): Promise<stri
   expect(res.status, JSON.stringify(json)).toBe(200);
   return json.labels[0]!.label;
 }
+
+// First in the file: nothing has asked for WebP or AVIF yet in this isolate.
+describe('lazily instantiated decoders', () => {
+  it('JPEG, PNG, GIF and BMP requests leave the WebP and AVIF decoders uninstantiated; the first WebP instantiates only its own', async () => {
+    const files = samePicture.pictures[0]!.files as Record<string, string>;
+    for (const f of ['jpeg-exif6', 'png', 'gif', 'bmp', 'jpeg-cmyk']) await topLabel(fromBase64(files[f] as string));
+    expect(instantiatedImageCodecs()).toEqual({ webp: false, avif: false });
+    await topLabel(fromBase64(files['webp-lossy'] as string));
+    expect(instantiatedImageCodecs()).toEqual({ webp: true, avif: false });
+  });
+});
 
 describe('one picture in every format', () => {
   it.each(samePicture.pictures.map((p) => [p.source, p] as const))('%s: every format gets the PNG\'s top label', async (_source, picture) => {
