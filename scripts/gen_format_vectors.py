@@ -365,7 +365,8 @@ def cmyk_cases(g):
     smooth = Image.fromarray(g.smooth_image(29, 21, 501), 'RGB')
     noise = Image.fromarray(g.noise_image(16, 16, 502), 'RGB')
     pil = saved(smooth.convert('CMYK'), 'JPEG', quality=90)
-    app14 = pil.index(b'\xff\xeeAdobe') if b'\xff\xeeAdobe' in pil else -1
+    # APP14: FF EE, a 2-byte length, then "Adobe".
+    app14 = pil.index(b'Adobe') - 4 if b'Adobe' in pil and pil[pil.index(b'Adobe') - 4:pil.index(b'Adobe') - 2] == b'\xff\xee' else -1
     cases = [
         ('Pillow CMYK q90 (Adobe, inverted)', pil),
         ('Pillow CMYK progressive q85', saved(smooth.convert('CMYK'), 'JPEG', quality=85, progressive=True)),
