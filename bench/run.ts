@@ -11,11 +11,12 @@ import { decodeImage } from '../src/core/image/decode.ts';
 import { loadCheckpoint } from '../src/train/checkpoint.ts';
 import { quantizeModel } from '../src/train/export/quantize.ts';
 import { initNodeImageCodecs } from '../src/train/image-codecs-node.ts';
-import { ensureLabelSets, ensureParts, ensureVariant, ensureVitB32, THOUSAND_LABELS, type ModelVariant } from './lib/models.ts';
+import { ensureEdgeVit, ensureLabelSets, type BenchLabelSets, ensureParts, ensureSynth, ensureVariant, ensureVitB32, THOUSAND_LABELS, type ModelVariant } from './lib/models.ts';
 import { BENCH_CACHE, CIFAR10_LABELS, CIFAR_TEST, CIFAR_TRAIN, DEFAULT_MODEL_DIR, REPO_ROOT } from './lib/paths.ts';
 import { makeTestJpeg } from './lib/test-image.ts';
 import { runCoopStep, type CoopStepResult } from './rows/coop-step.ts';
 import { runEncoder, type EncoderResult } from './rows/encoder.ts';
+import { formatEngine, runEngine, type EngineBenchModel, type EngineRow } from './rows/engine.ts';
 import { formatModelFromR2, modelFromR2Cases, runModelFromR2, type ModelFromR2Result } from './rows/model-from-r2.ts';
 import { runMemory, type MemoryResult } from './rows/memory.ts';
 import { runPromptEdgeNode, type PromptEdgeNodeResult } from './rows/prompt-edge-node.ts';
@@ -25,7 +26,7 @@ import { loadTransformers, runTransformersJs, TRANSFORMERS_PACKAGE, type Transfo
 import { runWorkerLatency, type WorkerLatencyResult } from './rows/worker-latency.ts';
 import { runLoad, type LoadResult } from './rows/load.ts';
 
-export const BENCH_ROWS = ['worker', 'load', 'r2', 'transformers', 'encoder', 'memory', 'scoring', 'coop', 'accuracy'] as const;
+export const BENCH_ROWS = ['worker', 'load', 'r2', 'engine', 'transformers', 'encoder', 'memory', 'scoring', 'coop', 'accuracy'] as const;
 export type BenchRow = (typeof BENCH_ROWS)[number];
 
 export interface BenchOptions {
@@ -46,6 +47,8 @@ export interface BenchResults {
   worker?: WorkerLatencyResult[];
   load?: LoadResult;
   modelFromR2?: ModelFromR2Result[];
+  /** issue 9's machine-readable figures: one object per model and runtime. */
+  engine?: EngineRow[];
   transformersJs?: TransformersComparison | { skipped: string };
   encoder?: EncoderResult[];
   memory?: MemoryResult[];
@@ -243,6 +246,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
     ], variants.fp32!.onnxPath, opts.quick ? 8 : 32);
   });
 
+  if (want('engine')) await attempt('engine', async () => {
+    const models: EngineBenchModel[] = [];
+    const add = async (model: string, dir: string, int8Sets: BenchLabelSets | undefined, cosineImages: number, reps: { n: number; warmup: number }) => {
+      const int8 = ensureVariant(dir, model, 'int8', log);
+      const sets = int8Sets ?? (await ensureLabelSets(int8.dir, `${model}-int8`, log));
+      const edgeVit = ensureEdgeVit(dir, model, log);
+      const edgeSets = await ensureLabelSets(edgeVit.dir, `${model}-edge-vit`, log, sets);
+      models.push({ model, dir, int8, edgeVit, labelSets: { edgeVit: edgeSets.files.cifar10, int8: sets.files.cifar10 }, cosineImages, reps });
+    };
+    const q = opts.quick;
+    await add('tiny-clip-cifar10', DEFAULT_MODEL_DIR, defaultSets, q ? 20 : 200, q ? { n: 10, warmup: 3 } : { n: 40, warmup: 10 });
+    await add('vit-b-32', await ensureVitB32(log), vitSets, q ? 8 : 32, q ? { n: 3, warmup: 2 } : { n: 12, warmup: 4 });
+    await add('vit-b-16', await ensureSynth('vit-b-16', log), undefined, q ? 4 : 16, q ? { n: 2, warmup: 1 } : { n: 6, warmup: 2 });
+    results.engine = await runEngine(models, jpeg, jpegPath, CIFAR_TEST, log);
+  });
+
   results.loadAverage.end = loadavg().map((x) => Math.round(x * 100) / 100);
   results.seconds = Math.round((performance.now() - t0) / 100) / 10;
   writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -264,6 +283,7 @@ export function formatResults(r: BenchResults): string {
     lines.push('');
   }
   if (r.modelFromR2) lines.push(...formatModelFromR2(r.modelFromR2));
+  if (r.engine) lines.push(...formatEngine(r.engine));
   if (r.transformersJs) {
     if ('skipped' in r.transformersJs) lines.push(`Transformers.js comparison: skipped (${r.transformersJs.skipped}).`, '');
     else {

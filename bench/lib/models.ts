@@ -6,7 +6,8 @@
  *     label sets built on it carry that encoder's sha256, as the worker requires;
  *   - zero-shot label sets with 10 labels (CIFAR-10) and 1 000 labels for each served model.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeLabelSet, encodeLabelSet } from '../../src/core/labelset/artifact.ts';
 import { CLIP_SINGLE_TEMPLATE } from '../../src/core/templates.ts';
@@ -20,7 +21,9 @@ import type { Int8Scheme, Precision, Q4Options } from '../../src/train/export/qu
 import { buildPromptLabelSet } from '../../src/train/labelset-builder.ts';
 import { writeSynthModel } from '../../src/train/synth/synth-model.ts';
 import { TextTower } from '../../src/train/text-tower.ts';
-import { BENCH_CACHE, CIFAR10_LABELS } from './paths.ts';
+import { EDGE_VIT_FILE } from '../../src/core/engine/index.ts';
+import { exportEdgeVit } from '../../src/train/export/edge-vit.ts';
+import { BENCH_CACHE, CIFAR10_LABELS, REPO_ROOT } from './paths.ts';
 
 export const SYNTH_SEED = 0;
 /** Bump when the generator or the exporter changes what they write, to regenerate cached files. */
@@ -29,13 +32,18 @@ const CACHE_VERSION = '1';
 export type Log = (message: string) => void;
 
 /** A checkpoint folder at ViT-B/32 size (random weights), generated once. */
-export async function ensureVitB32(log: Log): Promise<string> {
-  const dir = join(BENCH_CACHE, 'models', `vit-b-32-s${SYNTH_SEED}`);
+export function ensureVitB32(log: Log): Promise<string> {
+  return ensureSynth('vit-b-32', log);
+}
+
+/** A synthetic checkpoint of a real architecture (random weights), generated once. */
+export async function ensureSynth(arch: 'vit-b-32' | 'vit-b-16', log: Log): Promise<string> {
+  const dir = join(BENCH_CACHE, 'models', `${arch}-s${SYNTH_SEED}`);
   const stamp = join(dir, '.bench-complete');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === CACHE_VERSION) return dir;
   rmSync(dir, { recursive: true, force: true });
-  log('generating the synthetic ViT-B/32 checkpoint (synth-model --arch vit-b-32 --seed 0)');
-  const summary = await writeSynthModel({ arch: 'vit-b-32', seed: SYNTH_SEED, out: dir, openAiBpePath: OPENAI_BPE_PATH });
+  log(`generating the synthetic checkpoint (synth-model --arch ${arch} --seed ${SYNTH_SEED})`);
+  const summary = await writeSynthModel({ arch, seed: SYNTH_SEED, out: dir, openAiBpePath: OPENAI_BPE_PATH });
   log(`  ${summary.parameters.toLocaleString('en-US')} parameters in ${summary.seconds.toFixed(1)} s (${summary.tokenizer} tokenizer)`);
   writeFileSync(stamp, CACHE_VERSION);
   return dir;
@@ -121,6 +129,29 @@ export function ensureParts(variant: ModelVariant, parts: number, log: Log): { p
   return { partsJson, parts };
 }
 
+/**
+ * `baseDir` with the edge-vit engine's weight file (export-vision --precision int8 --engine edge-vit)
+ * as DIR/vision_model.edge-vit, other files linked: the folder `model publish` uploads as an
+ * edge-vit model and whose label sets carry that file's sha256.
+ */
+export function ensureEdgeVit(baseDir: string, name: string, log: Log): { dir: string; path: string } {
+  const dir = join(BENCH_CACHE, 'models', `${name}-edge-vit`);
+  const path = join(dir, EDGE_VIT_FILE);
+  const stamp = join(dir, '.bench-complete');
+  // The file depends on the exporter and the format table: regenerate when either changes.
+  const key = `${CACHE_VERSION}:${baseDir}:${createHash('sha256').update(readFileSync(join(REPO_ROOT, 'src/train/export/edge-vit.ts'))).update(readFileSync(join(REPO_ROOT, 'src/core/engine/format.ts'))).digest('hex')}`;
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return { dir, path };
+  log(`exporting ${name} for the edge-vit engine (export-vision --precision int8 --engine edge-vit)`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(baseDir)) if (!f.startsWith('.') && f !== EDGE_VIT_FILE) symlinkSync(join(baseDir, f), join(dir, f));
+  const { preamble, data } = exportEdgeVit(loadCheckpoint(baseDir));
+  writeFileSync(path, preamble);
+  appendFileSync(path, data);
+  writeFileSync(stamp, key);
+  return { dir, path };
+}
+
 /** 1 000 distinct class names ("object 0" ... "object 999"): only their token count matters here. */
 export const THOUSAND_LABELS: readonly string[] = Array.from({ length: 1000 }, (_, i) => `object ${i}`);
 
@@ -139,15 +170,17 @@ export async function ensureLabelSets(modelDir: string, key: string, log: Log, s
   const dir = join(BENCH_CACHE, 'labelsets', key);
   const files = { cifar10: join(dir, 'cifar10.safetensors'), l1000: join(dir, 'l1000.safetensors') };
   const ckpt = loadCheckpoint(modelDir);
+  // The sha256 of the encoder the worker serves for this folder (an edge-vit file when it has one).
+  const modelSha = ckpt.served.sha256;
   const stamp = join(dir, '.bench-complete');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === ckpt.visionSha256) return { files };
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === modelSha) return { files };
   mkdirSync(dir, { recursive: true });
   if (sameTextTower) {
     for (const name of ['cifar10', 'l1000'] as const) {
       const artifact = decodeLabelSet(new Uint8Array(readFileSync(sameTextTower.files[name])));
-      writeFileSync(files[name], encodeLabelSet({ ...artifact, modelId: ckpt.modelId, modelSha256: ckpt.visionSha256 }));
+      writeFileSync(files[name], encodeLabelSet({ ...artifact, modelId: ckpt.modelId, modelSha256: modelSha }));
     }
-    writeFileSync(stamp, ckpt.visionSha256);
+    writeFileSync(stamp, modelSha);
     return { files };
   }
   log(`building zero-shot label sets (10 and 1000 labels) for ${key}`);
@@ -160,6 +193,6 @@ export async function ensureLabelSets(modelDir: string, key: string, log: Log, s
   } finally {
     await tower.dispose();
   }
-  writeFileSync(stamp, ckpt.visionSha256);
+  writeFileSync(stamp, modelSha);
   return { files };
 }

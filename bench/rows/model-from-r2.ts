@@ -87,7 +87,7 @@ export function modelFromR2Cases(p: { defaultLabelSet: string; vitInt8: EncoderF
 }
 
 /** The repo's wrangler.toml with the entry made absolute, local vars added, in `dir` (so its .wrangler/state is there too). */
-function writeConfig(dir: string, vars: Record<string, string>): string {
+export function writeConfig(dir: string, vars: Record<string, string>): string {
   const base = readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8');
   const main = /^main\s*=\s*"([^"]+)"/m.exec(base)?.[1];
   if (!main || !/^\[vars\]$/m.test(base)) throw new Error('wrangler.toml has no main entry or no [vars] section');

@@ -1,0 +1,314 @@
+/**
+ * `--only engine`: the edge-vit engine (src/core/engine, int8 with relaxed SIMD) against
+ * onnxruntime-web int8 (the worker's generic path) and onnxruntime-node int8 (native, one thread),
+ * on the same image and weights, in the same run, for the default model and synthetic ViT-B/32 and
+ * ViT-B/16 (issue 9's machine-readable figures: bench/results.json "engine").
+ *
+ * - node-wasm: in this Node process: the engine (relaxed and plain-SIMD builds), onnxruntime-web and
+ *   onnxruntime-node on the bench JPEG's preprocessed pixels; cosine to the fp32 encoder
+ *   (onnxruntime-node) over test images; the worker path's isolate memory in a fresh process
+ *   (engine-memory-child.ts).
+ * - workerd: the real worker under `wrangler dev`, each model published to local R2 as a deployment
+ *   would (edge-vit file, and the int8 ONNX encoder with external data), a fresh isolate per
+ *   configuration: cold start (first request), then warm requests: the worker's own encode and whole
+ *   request (timings_ms), /healthz's WASM memory; EDGE_VIT_SIMD=plain for the plain-SIMD build.
+ * - $ per million classifications from the worker's own time per request at Workers Standard's
+ *   price ($0.02 per million CPU-ms + $0.30 per million requests), beside Workers AI resnet-50's $2.81.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ortNode from 'onnxruntime-node';
+import { decodeLabelSet, encodeLabelSet } from '../../src/core/labelset/artifact.ts';
+import { l2Normalize } from '../../src/core/scoring.ts';
+import { decodeImage } from '../../src/core/image/decode.ts';
+import { loadCheckpoint } from '../../src/train/checkpoint.ts';
+import { loadImages, scanImageFolder } from '../../src/train/data/image-folder.ts';
+import { loadEdgeVitFile } from '../../src/train/engine/edge-vit-node.ts';
+import { initNodeImageCodecs } from '../../src/train/image-codecs-node.ts';
+import { AdminClient } from '../../src/train/publish/admin-client.ts';
+import { readModelFolder } from '../../src/train/publish/model-folder.ts';
+import { median, round, summarize, timeRuns } from '../lib/stats.ts';
+import { classifyOnce, freePort, isolateHeapUsage, startWorker } from '../lib/worker.ts';
+import { REPO_ROOT } from '../lib/paths.ts';
+import { runEncoder } from './encoder.ts';
+import { writeConfig } from './model-from-r2.ts';
+
+/** Workers Standard: $0.02 per million CPU-ms + $0.30 per million requests. */
+export const WORKERS_USD_PER_MILLION_CPU_MS = 0.02;
+export const WORKERS_USD_PER_MILLION_REQUESTS = 0.3;
+/** Workers AI @cf/microsoft/resnet-50, per million classifications (issue 9). */
+export const WORKERS_AI_RESNET50_USD_PER_MILLION = 2.81;
+
+export const usdPerMillion = (cpuMs: number) => round(cpuMs * WORKERS_USD_PER_MILLION_CPU_MS + WORKERS_USD_PER_MILLION_REQUESTS, 2);
+
+export interface EngineBenchModel {
+  /** "tiny-clip-cifar10", "vit-b-32" or "vit-b-16". */
+  readonly model: string;
+  /** The checkpoint (its onnx/vision_model.onnx is the fp32 reference). */
+  readonly dir: string;
+  /** The int8 ONNX encoder (export-vision --precision int8), one file and with external data. */
+  readonly int8: { readonly dir: string; readonly onnxPath: string; readonly external?: { readonly onnxPath: string } };
+  /** A folder whose vision_model.edge-vit is the engine's file, and that file. */
+  readonly edgeVit: { readonly dir: string; readonly path: string };
+  /** Label sets (CIFAR-10 zero-shot) for the edge-vit folder and the int8 folder. */
+  readonly labelSets: { readonly edgeVit: string; readonly int8: string };
+  /** Test images for the cosine to fp32. */
+  readonly cosineImages: number;
+  readonly reps: { readonly n: number; readonly warmup: number };
+}
+
+export interface EngineRow {
+  model: string;
+  runtime: 'node-wasm' | 'workerd';
+  engine_encode_ms_p50: number;
+  engine_plain_simd_encode_ms_p50: number;
+  ortweb_int8_encode_ms_p50: number;
+  /** onnxruntime-node int8, one thread (node-wasm rows: same process; workerd rows: the node-wasm figure). */
+  ortnode_int8_encode_ms_p50: number;
+  /** ortweb / engine, same runtime, same run. */
+  speedup_vs_ortweb: number;
+  relaxed: boolean;
+  wasm_memory_bytes: number;
+  isolate_bytes_peak: number;
+  cosine_min_vs_fp32: number;
+  cosine_mean_vs_fp32: number;
+  ortint8_cosine_min_vs_fp32: number;
+  images_for_cosine: number;
+  /** workerd only: the worker's own whole request (decode, preprocess, encode, score) and its ratio to encode. */
+  request_total_ms_p50?: number;
+  request_over_encode?: number;
+  request_wall_ms_p50?: number;
+  ortweb_request_total_ms_p50?: number;
+  cold_start?: { wall_ms: number; worker_total_ms: number; model_load_ms: Record<string, number> | null };
+  usd_per_million?: number;
+  ortweb_usd_per_million?: number;
+  workers_ai_resnet50_usd_per_million?: number;
+  /** workerd rows: the isolate's V8 heap after the requests (inspector's Runtime.getHeapUsage). */
+  workerd_js_heap?: { used_bytes: number; total_bytes: number };
+  isolate_estimate?: { load_peak_bytes: number; steady_peak_bytes: number; engine_wasm_bytes: number; other_wasm_bytes: number; js_heap_used_bytes: number };
+}
+
+interface MemoryChild { top: string; relaxed: boolean; engineWasmBytes: number; otherWasmBytes: number; jsHeapUsed: number; loadPeak: number; steadyPeak: number }
+
+function engineMemory(m: EngineBenchModel, jpegPath: string): Promise<MemoryChild> {
+  const args = [m.edgeVit.path, join(m.dir, 'preprocessor_config.json'), m.labelSets.edgeVit, jpegPath];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', join(REPO_ROOT, 'bench', 'rows', 'engine-memory-child.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`engine memory child exited ${code}: ${err.slice(-1500)}`));
+      else resolve(JSON.parse(line) as MemoryChild);
+    });
+  });
+}
+
+/** Cosine of the engine's and onnxruntime's int8 embeddings to the fp32 encoder's, over `n` test images. */
+async function cosines(m: EngineBenchModel, testDir: string, engine: { encode(p: Float32Array): Float32Array }): Promise<{ engineMin: number; engineMean: number; ortMin: number; n: number }> {
+  const ckpt = loadCheckpoint(m.dir);
+  const folder = scanImageFolder(testDir);
+  const step = Math.max(1, Math.floor(folder.items.length / m.cosineImages));
+  const images = await loadImages(folder.items.filter((_, i) => i % step === 0).slice(0, m.cosineImages));
+  const proc = ckpt.imageProcessor;
+  const size = proc.cropSize.height;
+  const per = 3 * size * size;
+  const pixels = proc.preprocessBatch(images.map((i) => i.image));
+  const embed = async (path: string): Promise<Float32Array[]> => {
+    const s = await ortNode.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    try {
+      const out: Float32Array[] = [];
+      for (let i = 0; i < images.length; i += 16) {
+        const b = Math.min(16, images.length - i);
+        const r = await s.run({ [s.inputNames[0]!]: new ortNode.Tensor('float32', pixels.slice(i * per, (i + b) * per), [b, 3, size, size]) });
+        const data = r['image_embeds']!.data as Float32Array;
+        const dim = data.length / b;
+        for (let j = 0; j < b; j++) out.push(l2Normalize(data.slice(j * dim, (j + 1) * dim)));
+      }
+      return out;
+    } finally {
+      await s.release();
+    }
+  };
+  const ref = await embed(ckpt.visionOnnxPath);
+  const ort8 = await embed(m.int8.onnxPath);
+  const cos = (a: Float32Array, b: Float32Array) => a.reduce((s, x, k) => s + x * b[k]!, 0);
+  const eng = images.map((_, i) => cos(l2Normalize(engine.encode(pixels.slice(i * per, (i + 1) * per))), ref[i]!));
+  const ortCos = images.map((_, i) => cos(ort8[i]!, ref[i]!));
+  return { engineMin: round(Math.min(...eng), 6), engineMean: round(eng.reduce((a, b) => a + b, 0) / eng.length, 6), ortMin: round(Math.min(...ortCos), 6), n: images.length };
+}
+
+const ADMIN_TOKEN = 'bench-engine-admin-token-0123456789abcdef';
+const TENANT = 'bench-engine';
+
+interface WorkerdFigures {
+  cold: { wallMs: number; total: number; load: Record<string, number> | null };
+  encode: number;
+  total: number;
+  wall: number;
+  plainEncode: number;
+  relaxed: boolean;
+  plainRelaxed: boolean;
+  wasmMemory: number;
+  ortEncode: number;
+  ortTotal: number;
+  /** The worker isolate's V8 heap after the requests (workerd inspector), null if unreachable. */
+  heap: { usedSize: number; totalSize: number } | null;
+}
+
+/** The engine and onnxruntime-web in workerd: the real worker serving each model from local R2. */
+async function workerd(m: EngineBenchModel, jpeg: Uint8Array<ArrayBuffer>, log: (s: string) => void): Promise<WorkerdFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'prompt-edge-engine-bench-'));
+  try {
+    const edge = readModelFolder(m.edgeVit.dir, { id: `${m.model}-edge-vit` });
+    const onnx = readModelFolder(m.int8.external ? join(m.int8.dir) : m.int8.dir, { id: `${m.model}-int8`, ...(m.int8.external ? { onnx: m.int8.external.onnxPath } : {}) });
+    const vars = (sha: string, extra: Record<string, string> = {}) => ({ ADMIN_TOKEN, MAX_IMAGE_PIXELS: '40000000', VISION_MODEL_SHA256: sha, ...extra });
+    let key = '';
+    for (const [folder, labelSet, name] of [[edge, m.labelSets.edgeVit, 'edge'], [onnx, m.labelSets.int8, 'ortweb']] as const) {
+      const worker = await startWorker(writeConfig(dir, vars(folder.sha256)));
+      try {
+        const client = new AdminClient({ baseUrl: worker.url, adminToken: ADMIN_TOKEN, local: false, devVars: {} }, { timeoutMs: 600_000 });
+        if (key === '') key = (await client.createTenant(TENANT)).key;
+        log(`engine row, workerd: publishing ${folder.manifest.id} to local R2`);
+        for (const file of folder.uploads) await client.putModelFile(folder.sha256, file.name, file.bytes(), file.entry.sha256);
+        await client.publishModel(folder.sha256, folder.manifest);
+        const artifact = decodeLabelSet(new Uint8Array(readFileSync(labelSet)));
+        await client.putLabelSet(TENANT, name, artifact.modelSha256 === folder.sha256 ? new Uint8Array(readFileSync(labelSet)) : encodeLabelSet({ ...artifact, modelSha256: folder.sha256 }));
+      } finally {
+        await worker.stop();
+      }
+    }
+    const run = async (sha: string, labelSet: string, extra: Record<string, string> = {}) => {
+      const inspector = await freePort();
+      const worker = await startWorker(writeConfig(dir, vars(sha, extra)), undefined, {}, ['--inspector-port', String(inspector)]);
+      try {
+        const first = await classifyOnce(worker.url, jpeg, labelSet, key);
+        const h0 = (await (await fetch(`${worker.url}/healthz`)).json()) as { model_load_ms?: Record<string, number> };
+        for (let i = 0; i < m.reps.warmup; i++) await classifyOnce(worker.url, jpeg, labelSet, key);
+        const runs = [];
+        for (let i = 0; i < m.reps.n; i++) runs.push(await classifyOnce(worker.url, jpeg, labelSet, key));
+        const h = (await (await fetch(`${worker.url}/healthz`)).json()) as { engine_relaxed_simd?: boolean | null; wasm_memory_bytes?: number | null };
+        // After the timed requests (DevTools slows WASM): the isolate's own JS heap, from workerd.
+        const heap = await isolateHeapUsage(inspector);
+        return {
+          heap,
+          cold: { wallMs: round(first.wallMs), total: first.timings.total, load: h0.model_load_ms ?? null },
+          encode: median(runs.map((r) => r.timings.encode)),
+          total: median(runs.map((r) => r.timings.total)),
+          wall: round(median(runs.map((r) => r.wallMs))),
+          relaxed: h.engine_relaxed_simd === true,
+          wasmMemory: h.wasm_memory_bytes ?? 0,
+        };
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- wrangler output ---\n${worker.log().slice(-3000)}`);
+      } finally {
+        await worker.stop();
+      }
+    };
+    log(`engine row, workerd: ${m.model} on the engine (relaxed SIMD), fresh isolate`);
+    const relaxed = await run(edge.sha256, 'edge');
+    log(`engine row, workerd: ${m.model} on the engine (EDGE_VIT_SIMD=plain)`);
+    const plain = await run(edge.sha256, 'edge', { EDGE_VIT_SIMD: 'plain' });
+    log(`engine row, workerd: ${m.model} int8 on onnxruntime-web`);
+    const ort = await run(onnx.sha256, 'ortweb');
+    return { cold: relaxed.cold, encode: relaxed.encode, total: relaxed.total, wall: relaxed.wall, plainEncode: plain.encode, relaxed: relaxed.relaxed, plainRelaxed: plain.relaxed, wasmMemory: relaxed.wasmMemory, ortEncode: ort.encode, ortTotal: ort.total, heap: relaxed.heap };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runEngine(models: readonly EngineBenchModel[], jpeg: Uint8Array<ArrayBuffer>, jpegPath: string, testDir: string, log: (s: string) => void): Promise<EngineRow[]> {
+  await initNodeImageCodecs();
+  const image = await decodeImage(jpeg);
+  const rows: EngineRow[] = [];
+  for (const m of models) {
+    const ckpt = loadCheckpoint(m.dir);
+    const pixels = ckpt.imageProcessor.preprocess(image);
+    const size = ckpt.imageProcessor.cropSize.height;
+    log(`engine row, node-wasm: ${m.model}: edge-vit (relaxed, plain SIMD) vs onnxruntime-web int8 vs onnxruntime-node int8`);
+    const relaxed = loadEdgeVitFile(m.edgeVit.path);
+    const plain = loadEdgeVitFile(m.edgeVit.path, { plainSimd: true });
+    const eng = summarize(await timeRuns(m.reps.n, m.reps.warmup, () => relaxed.encode(pixels)));
+    const engPlain = summarize(await timeRuns(m.reps.n, m.reps.warmup, () => plain.encode(pixels)));
+    const ort = await runEncoder(`${m.model} int8`, m.int8.onnxPath, pixels, size, m.reps);
+    log(`engine row: ${m.model}: cosine to fp32 over ${m.cosineImages} test images`);
+    const cos = await cosines(m, testDir, relaxed);
+    log(`engine row: ${m.model}: isolate memory of the worker path (fresh process)`);
+    const mem = await engineMemory(m, jpegPath);
+    const isolate = { load_peak_bytes: mem.loadPeak, steady_peak_bytes: mem.steadyPeak, engine_wasm_bytes: mem.engineWasmBytes, other_wasm_bytes: mem.otherWasmBytes, js_heap_used_bytes: mem.jsHeapUsed };
+    const common = {
+      model: m.model,
+      ortnode_int8_encode_ms_p50: ort.node.p50,
+      cosine_min_vs_fp32: cos.engineMin,
+      cosine_mean_vs_fp32: cos.engineMean,
+      ortint8_cosine_min_vs_fp32: cos.ortMin,
+      images_for_cosine: cos.n,
+    };
+    rows.push({
+      ...common,
+      runtime: 'node-wasm',
+      engine_encode_ms_p50: eng.p50,
+      engine_plain_simd_encode_ms_p50: engPlain.p50,
+      ortweb_int8_encode_ms_p50: ort.web.p50,
+      speedup_vs_ortweb: round(ort.web.p50 / eng.p50),
+      relaxed: relaxed.relaxed,
+      wasm_memory_bytes: relaxed.memoryBytes,
+      isolate_bytes_peak: Math.max(mem.loadPeak, mem.steadyPeak),
+      isolate_estimate: isolate,
+    });
+    const w = await workerd(m, jpeg, log);
+    rows.push({
+      ...common,
+      runtime: 'workerd',
+      engine_encode_ms_p50: w.encode,
+      engine_plain_simd_encode_ms_p50: w.plainEncode,
+      ortweb_int8_encode_ms_p50: w.ortEncode,
+      speedup_vs_ortweb: round(w.ortEncode / Math.max(w.encode, 0.5)),
+      relaxed: w.relaxed && !w.plainRelaxed,
+      wasm_memory_bytes: w.wasmMemory,
+      // The engine's WASM memory as workerd reports it (/healthz) + MozJPEG's WASM memory (the same
+      // binary, measured in the Node process) + the isolate's V8 heap from workerd's inspector
+      // (its total size, committed, >= used); without the inspector, the Node process's figure.
+      isolate_bytes_peak: w.heap ? w.wasmMemory + mem.otherWasmBytes + w.heap.totalSize : Math.max(mem.loadPeak, mem.steadyPeak) - mem.engineWasmBytes + w.wasmMemory,
+      ...(w.heap ? { workerd_js_heap: { used_bytes: w.heap.usedSize, total_bytes: w.heap.totalSize } } : {}),
+      request_total_ms_p50: w.total,
+      request_over_encode: round(w.total / Math.max(w.encode, 0.5)),
+      request_wall_ms_p50: w.wall,
+      ortweb_request_total_ms_p50: w.ortTotal,
+      cold_start: { wall_ms: w.cold.wallMs, worker_total_ms: w.cold.total, model_load_ms: w.cold.load },
+      usd_per_million: usdPerMillion(w.total),
+      ortweb_usd_per_million: usdPerMillion(w.ortTotal),
+      workers_ai_resnet50_usd_per_million: WORKERS_AI_RESNET50_USD_PER_MILLION,
+    });
+  }
+  return rows;
+}
+
+const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+const f = (x: number | undefined) => (x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+/** The row as Markdown tables (for run.ts's formatResults). */
+export function formatEngine(rows: readonly EngineRow[]): string[] {
+  const lines = [
+    'edge-vit engine vs onnxruntime-web int8 vs onnxruntime-node int8 (one thread), the bench JPEG (640x480), encode p50 ms; workerd figures are the worker\'s own timings_ms (whole ms)',
+    '',
+    '| model | runtime | engine (relaxed) | engine (plain SIMD) | onnxruntime-web int8 | onnxruntime-node int8 | ortweb / engine | relaxed ran | WASM memory MiB | isolate peak MiB | cosine min vs fp32 (engine / ort int8, images) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |',
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.model} | ${r.runtime} | ${f(r.engine_encode_ms_p50)} | ${f(r.engine_plain_simd_encode_ms_p50)} | ${f(r.ortweb_int8_encode_ms_p50)} | ${f(r.ortnode_int8_encode_ms_p50)} | ${r.speedup_vs_ortweb.toFixed(2)}x | ${r.relaxed ? 'yes' : 'no'} | ${mib(r.wasm_memory_bytes)} | ${mib(r.isolate_bytes_peak)} | ${r.cosine_min_vs_fp32.toFixed(6)} / ${r.ortint8_cosine_min_vs_fp32.toFixed(6)} (${r.images_for_cosine}) |`);
+  }
+  lines.push('', 'In workerd (wrangler dev, model from local R2): whole request vs encode, cold start, cost per million classifications at Workers Standard prices ($0.02 per million CPU-ms + $0.30 per million requests; Workers AI resnet-50: $2.81)', '');
+  lines.push('| model | engine encode | whole request (worker) | request / encode | wall p50 | cold start wall | cold: model load (fetch / verify / engine) | $ per million (engine) | $ per million (onnxruntime-web int8, request ' + 'ms) | Workers AI resnet-50 |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |');
+  for (const r of rows.filter((x) => x.runtime === 'workerd')) {
+    const l = r.cold_start?.model_load_ms;
+    lines.push(`| ${r.model} | ${f(r.engine_encode_ms_p50)} | ${f(r.request_total_ms_p50)} | ${r.request_over_encode?.toFixed(2)}x | ${f(r.request_wall_ms_p50)} | ${f(r.cold_start?.wall_ms)} | ${l ? `${f(l.total)} (${f(l.fetch)} / ${f(l.verify)} / ${f(l.session)})` : '?'} | $${r.usd_per_million?.toFixed(2)} | $${r.ortweb_usd_per_million?.toFixed(2)} (${f(r.ortweb_request_total_ms_p50)} ms) | $${r.workers_ai_resnet50_usd_per_million?.toFixed(2)} |`);
+  }
+  lines.push('');
+  return lines;
+}
