@@ -130,22 +130,22 @@ function procStatusKb(pid: number, field: string): number {
  * Starts `wrangler dev` on a free port. A port found free can be taken by another process before
  * workerd binds it (other wrangler devs run on this machine): such a start is retried on a new port.
  */
-export async function startWorker(configPath: string, timeoutMs = 240_000, env: Readonly<Record<string, string>> = {}, args: readonly string[] = []): Promise<RunningWorker> {
+export async function startWorker(configPath: string, timeoutMs = 240_000, env: Readonly<Record<string, string>> = {}): Promise<RunningWorker> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startWorkerOnce(configPath, timeoutMs, env, args);
+      return await startWorkerOnce(configPath, timeoutMs, env);
     } catch (err) {
       if (attempt >= 3 || !/Address already in use/i.test((err as Error).message)) throw err;
     }
   }
 }
 
-async function startWorkerOnce(configPath: string, timeoutMs: number, env: Readonly<Record<string, string>>, args: readonly string[]): Promise<RunningWorker> {
+async function startWorkerOnce(configPath: string, timeoutMs: number, env: Readonly<Record<string, string>>): Promise<RunningWorker> {
   const port = await freePort();
   const started = performance.now();
   const wrangler = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
   if (!existsSync(wrangler)) throw new Error('wrangler is not installed (npm install first)');
-  const child = spawn(wrangler, ['dev', '--config', configPath, '--port', String(port), '--ip', '127.0.0.1', '--show-interactive-dev-session=false', ...args], {
+  const child = spawn(wrangler, ['dev', '--config', configPath, '--port', String(port), '--ip', '127.0.0.1', '--show-interactive-dev-session=false'], {
     cwd: REPO_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -213,32 +213,4 @@ export async function classifyOnce(url: string, jpeg: Uint8Array<ArrayBuffer>, l
   if (!res.ok) throw new Error(`POST /v1/classify -> ${res.status}: ${text.slice(0, 500)}`);
   const body = JSON.parse(text) as { labels: Array<{ label: string }>; timings_ms: ClassifyTimings };
   return { wallMs, timings: body.timings_ms, top: body.labels[0]?.label ?? '' };
-}
-
-/**
- * The worker isolate's V8 heap (used, total bytes) through workerd's inspector (Chrome DevTools
- * protocol, Runtime.getHeapUsage), or null if it cannot be reached. Call it only after the timed
- * requests: an attached DevTools session slows WASM down (docs/performance.md).
- */
-export async function isolateHeapUsage(inspectorPort: number): Promise<{ usedSize: number; totalSize: number } | null> {
-  try {
-    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl?: string }>;
-    const url = targets.find((t) => t.webSocketDebuggerUrl)?.webSocketDebuggerUrl;
-    if (!url) return null;
-    const ws = new WebSocket(url);
-    return await new Promise((resolve) => {
-      const timer = setTimeout(() => { ws.close(); resolve(null); }, 10_000);
-      ws.addEventListener('open', () => ws.send(JSON.stringify({ id: 1, method: 'Runtime.getHeapUsage' })));
-      ws.addEventListener('message', (ev) => {
-        const msg = JSON.parse(String(ev.data)) as { id?: number; result?: { usedSize: number; totalSize: number } };
-        if (msg.id !== 1) return;
-        clearTimeout(timer);
-        ws.close();
-        resolve(msg.result ?? null);
-      });
-      ws.addEventListener('error', () => { clearTimeout(timer); resolve(null); });
-    });
-  } catch {
-    return null;
-  }
 }

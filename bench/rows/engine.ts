@@ -30,7 +30,7 @@ import { initNodeImageCodecs } from '../../src/train/image-codecs-node.ts';
 import { AdminClient } from '../../src/train/publish/admin-client.ts';
 import { readModelFolder } from '../../src/train/publish/model-folder.ts';
 import { median, round, summarize, timeRuns } from '../lib/stats.ts';
-import { classifyOnce, freePort, isolateHeapUsage, startWorker } from '../lib/worker.ts';
+import { classifyOnce, startWorker } from '../lib/worker.ts';
 import { REPO_ROOT } from '../lib/paths.ts';
 import { runEncoder } from './encoder.ts';
 import { writeConfig } from './model-from-r2.ts';
@@ -85,8 +85,6 @@ export interface EngineRow {
   usd_per_million?: number;
   ortweb_usd_per_million?: number;
   workers_ai_resnet50_usd_per_million?: number;
-  /** workerd rows: the isolate's V8 heap after the requests (inspector's Runtime.getHeapUsage). */
-  workerd_js_heap?: { used_bytes: number; total_bytes: number };
   isolate_estimate?: { load_peak_bytes: number; steady_peak_bytes: number; engine_wasm_bytes: number; other_wasm_bytes: number; js_heap_used_bytes: number };
 }
 
@@ -156,8 +154,6 @@ interface WorkerdFigures {
   wasmMemory: number;
   ortEncode: number;
   ortTotal: number;
-  /** The worker isolate's V8 heap after the requests (workerd inspector), null if unreachable. */
-  heap: { usedSize: number; totalSize: number } | null;
 }
 
 /** The engine and onnxruntime-web in workerd: the real worker serving each model from local R2. */
@@ -183,8 +179,7 @@ async function workerd(m: EngineBenchModel, jpeg: Uint8Array<ArrayBuffer>, log: 
       }
     }
     const run = async (sha: string, labelSet: string, extra: Record<string, string> = {}) => {
-      const inspector = await freePort();
-      const worker = await startWorker(writeConfig(dir, vars(sha, extra)), undefined, {}, ['--inspector-port', String(inspector)]);
+      const worker = await startWorker(writeConfig(dir, vars(sha, extra)));
       try {
         const first = await classifyOnce(worker.url, jpeg, labelSet, key);
         const h0 = (await (await fetch(`${worker.url}/healthz`)).json()) as { model_load_ms?: Record<string, number> };
@@ -192,10 +187,7 @@ async function workerd(m: EngineBenchModel, jpeg: Uint8Array<ArrayBuffer>, log: 
         const runs = [];
         for (let i = 0; i < m.reps.n; i++) runs.push(await classifyOnce(worker.url, jpeg, labelSet, key));
         const h = (await (await fetch(`${worker.url}/healthz`)).json()) as { engine_relaxed_simd?: boolean | null; wasm_memory_bytes?: number | null };
-        // After the timed requests (DevTools slows WASM): the isolate's own JS heap, from workerd.
-        const heap = await isolateHeapUsage(inspector);
         return {
-          heap,
           cold: { wallMs: round(first.wallMs), total: first.timings.total, load: h0.model_load_ms ?? null },
           encode: median(runs.map((r) => r.timings.encode)),
           total: median(runs.map((r) => r.timings.total)),
@@ -215,7 +207,7 @@ async function workerd(m: EngineBenchModel, jpeg: Uint8Array<ArrayBuffer>, log: 
     const plain = await run(edge.sha256, 'edge', { EDGE_VIT_SIMD: 'plain' });
     log(`engine row, workerd: ${m.model} int8 on onnxruntime-web`);
     const ort = await run(onnx.sha256, 'ortweb');
-    return { cold: relaxed.cold, encode: relaxed.encode, total: relaxed.total, wall: relaxed.wall, plainEncode: plain.encode, relaxed: relaxed.relaxed, plainRelaxed: plain.relaxed, wasmMemory: relaxed.wasmMemory, ortEncode: ort.encode, ortTotal: ort.total, heap: relaxed.heap };
+    return { cold: relaxed.cold, encode: relaxed.encode, total: relaxed.total, wall: relaxed.wall, plainEncode: plain.encode, relaxed: relaxed.relaxed, plainRelaxed: plain.relaxed, wasmMemory: relaxed.wasmMemory, ortEncode: ort.encode, ortTotal: ort.total };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -270,11 +262,10 @@ export async function runEngine(models: readonly EngineBenchModel[], jpeg: Uint8
       speedup_vs_ortweb: round(w.ortEncode / Math.max(w.encode, 0.5)),
       relaxed: w.relaxed && !w.plainRelaxed,
       wasm_memory_bytes: w.wasmMemory,
-      // The engine's WASM memory as workerd reports it (/healthz) + MozJPEG's WASM memory (the same
-      // binary, measured in the Node process) + the isolate's V8 heap from workerd's inspector
-      // (its total size, committed, >= used); without the inspector, the Node process's figure.
-      isolate_bytes_peak: w.heap ? w.wasmMemory + mem.otherWasmBytes + w.heap.totalSize : Math.max(mem.loadPeak, mem.steadyPeak) - mem.engineWasmBytes + w.wasmMemory,
-      ...(w.heap ? { workerd_js_heap: { used_bytes: w.heap.usedSize, total_bytes: w.heap.totalSize } } : {}),
+      // The engine's WASM memory as workerd reports it (/healthz) + the rest of the Node worker-path
+      // process's peak (MozJPEG's WASM memory, the JS heap, the chunk in flight): workerd does not
+      // report an isolate's JS heap (wrangler dev's inspector refused Node's WebSocket here).
+      isolate_bytes_peak: Math.max(mem.loadPeak, mem.steadyPeak) - mem.engineWasmBytes + w.wasmMemory,
       request_total_ms_p50: w.total,
       request_over_encode: round(w.total / Math.max(w.encode, 0.5)),
       request_wall_ms_p50: w.wall,
