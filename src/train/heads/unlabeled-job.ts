@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { DataError } from '../../core/errors.ts';
+import type { ExifMode } from '../../core/image/exif-orientation.ts';
 import type { LabelSetArtifact } from '../../core/labelset/artifact.ts';
 import { DEFAULT_ENSEMBLE_TEMPLATES } from '../../core/templates.ts';
 import type { ClipCheckpoint } from '../checkpoint.ts';
@@ -57,6 +58,8 @@ export interface UnlabeledJobOptions {
   device: Device;
   skipBadImages: boolean;
   cacheDir?: string | undefined;
+  /** EXIF orientation of the images (default apply, as the API's ?exif=). */
+  exif?: ExifMode | undefined;
 }
 
 export interface UnlabeledJobResult {
@@ -77,7 +80,7 @@ export async function runUnlabeledJob(ckpt: ClipCheckpoint, o: UnlabeledJobOptio
   const items: ImageItem[] = files.map((path) => ({ path, labelIndex: 0 }));
   const trainFolder = { root: resolve(o.unlabeledDir), labels: o.labels, items };
   const evalData = o.evalDir ? checkEvalData(o.evalDir, trainFolder, o.skipBadImages, ui) : undefined;
-  return withEmbedder(ckpt, { device: o.device, cacheDir: o.cacheDir, skipBadImages: o.skipBadImages }, ui, async (embedder) => {
+  return withEmbedder(ckpt, { device: o.device, cacheDir: o.cacheDir, skipBadImages: o.skipBadImages, exif: o.exif }, ui, async (embedder) => {
     const evalSet = evalData ? await embedItems(embedder, evalData.folder.items) : undefined;
     const unl = await embedItems(embedder, items, { load: 'load unlabelled images', embed: 'unlabelled features' });
     const textTower = await TextTower.create(ckpt, { device: o.device });

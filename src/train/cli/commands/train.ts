@@ -128,7 +128,7 @@ async function trainUnlabeled(f: TrainFlags, methodId: TrainMethod, seedNote: st
   const ckpt = loadCheckpoint(f.model);
   const r = await runUnlabeledJob(ckpt, {
     unlabeledDir: f.unlabeled!, labels, method: methodId, perClass: f.shots, pseudoLabels: f.pseudoLabels, seed: f.seed,
-    evalDir: f.evalData, device: f.device, skipBadImages: !!f.skipBadImages, cacheDir: f.cache ? f.cacheDir : undefined,
+    evalDir: f.evalData, device: f.device, skipBadImages: !!f.skipBadImages, exif: f.exif, cacheDir: f.cache ? f.cacheDir : undefined,
   }, { warn, progress: progressBar });
   writeFileAtomic(f.out, encodeLabelSet(r.artifact));
   const a = r.artifact;
