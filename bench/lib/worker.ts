@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { REPO_ROOT, BENCH_CACHE } from './paths.ts';
+import { classifyBody, type StageTimings } from '../../src/core/contract/api.ts';
 
 export const BENCH_TENANT = 'bench';
 export const BENCH_KEY = 'pe_bench_local_key';
@@ -198,7 +199,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export interface ClassifyTimings { decode: number; preprocess: number; encode: number; score: number; total: number }
+/** The classify response's `timings_ms` (core/contract/api.ts). */
+export type ClassifyTimings = StageTimings;
 
 /** One POST /v1/classify; returns the client-side wall time and the worker's own stage timings. */
 export async function classifyOnce(url: string, jpeg: Uint8Array<ArrayBuffer>, labelSet: string, key = BENCH_KEY): Promise<{ wallMs: number; timings: ClassifyTimings; top: string }> {
@@ -211,6 +213,6 @@ export async function classifyOnce(url: string, jpeg: Uint8Array<ArrayBuffer>, l
   const text = await res.text();
   const wallMs = performance.now() - t;
   if (!res.ok) throw new Error(`POST /v1/classify -> ${res.status}: ${text.slice(0, 500)}`);
-  const body = JSON.parse(text) as { labels: Array<{ label: string }>; timings_ms: ClassifyTimings };
+  const body = classifyBody.parse(JSON.parse(text));
   return { wallMs, timings: body.timings_ms, top: body.labels[0]?.label ?? '' };
 }

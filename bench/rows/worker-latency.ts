@@ -31,7 +31,7 @@ export interface WorkerLatencyResult {
 }
 
 function stageSummary(samples: readonly ClassifyTimings[], p: 'p50' | 'p95'): StageSplit {
-  const pick = (k: keyof ClassifyTimings) => summarize(samples.map((s) => s[k]))[p];
+  const pick = (k: keyof StageSplit) => summarize(samples.map((s) => s[k]))[p];
   return { decode: pick('decode'), preprocess: pick('preprocess'), encode: pick('encode'), score: pick('score'), total: pick('total') };
 }
 

@@ -8,15 +8,8 @@
  * set, so nothing else can slip into the line by accident.
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import type { StageTimings } from '../../core/contract/api.ts';
 import type { WireErrorCode } from '../../core/contract/errors.ts';
-
-export interface StageTimingsMs {
-  readonly decode: number;
-  readonly preprocess: number;
-  readonly encode: number;
-  readonly score: number;
-  readonly total: number;
-}
 
 export interface RequestLogLine {
   readonly type: 'request';
@@ -32,7 +25,7 @@ export interface RequestLogLine {
   readonly duration_ms: number;
   readonly tenant: string | null;
   readonly labelset: { readonly name: string; readonly version: string | null } | null;
-  readonly timings_ms: StageTimingsMs | null;
+  readonly timings_ms: StageTimings | null;
   readonly image: { readonly bytes: number; readonly format: string | null; readonly width: number | null; readonly height: number | null } | null;
   /** The tenant's rate-limit tier when the request was checked against one. */
   readonly rate_limit_tier: string | null;
@@ -43,7 +36,7 @@ export class RequestLog {
   tenant: string | null = null;
   labelSetName: string | null = null;
   labelSetVersion: string | null = null;
-  timings: StageTimingsMs | null = null;
+  timings: StageTimings | null = null;
   imageBytes: number | null = null;
   imageFormat: string | null = null;
   imageWidth: number | null = null;
