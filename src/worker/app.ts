@@ -18,6 +18,7 @@ import { adminTenantRoutes } from './routes/admin-tenants.ts';
 import { classifyRoutes } from './routes/classify.ts';
 import { healthRoutes } from './routes/health.ts';
 import { labelSetRoutes } from './routes/labelsets.ts';
+import { openApiRoutes } from './routes/openapi.ts';
 import { playgroundRoutes } from './routes/playground.ts';
 import { storageFromEnv, type Storage } from './store/storage.ts';
 import type { VisionModelSpec } from './vision/model.ts';
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps): Hono<{ Bindings: Env }> {
   });
   app.route('/', healthRoutes({ model: () => models.served }));
   app.route('/', playgroundRoutes());
+  app.route('/', openApiRoutes());
   app.use('/v1/*', async (c, next) => {
     if (!seeded && deps.seed) {
       seeding ??= deps.seed(c.env, expectations).then(

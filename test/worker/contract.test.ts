@@ -20,6 +20,10 @@ function routeOf(method: string, path: string): RouteSpec {
 
 async function expectContract(res: Response, route: RouteSpec): Promise<unknown> {
   const text = await res.text();
+  if (route.produces === 'text/html') {
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    return text;
+  }
   const schema: z.ZodType | undefined = route.responses[res.status];
   expect(schema, `${route.method} ${route.path} answered ${res.status}, which the contract does not list: ${text}`).toBeDefined();
   const parsed = schema!.safeParse(JSON.parse(text));
@@ -39,6 +43,8 @@ describe('the worker speaks the contract', () => {
     const ls = '/v1/admin/tenants/:tenant/labelsets/:name';
 
     await call('GET', '/healthz', '/healthz', { token: null });
+    await call('GET', '/', '/', { token: null });
+    await call('GET', '/openapi.json', '/openapi.json', { token: null });
     const { key } = (await call('POST', '/v1/admin/tenants', '/v1/admin/tenants', { json: { tenant: 'contract' } })) as { key: string };
     await call('PUT', ls, '/v1/admin/tenants/contract/labelsets/pets', { bytes: await labelSet(['cat', 'dog']) });
     await call('PUT', ls, '/v1/admin/tenants/contract/labelsets/pets', { bytes: await labelSet(['cat', 'dog', 'bird']) });
@@ -50,6 +56,7 @@ describe('the worker speaks the contract', () => {
     await call('GET', '/v1/labelsets', '/v1/labelsets', { token: key });
     await call('POST', '/v1/classify', '/v1/classify?labelset=pets&top_k=2', { token: key, bytes: makePng(), contentType: 'image/png' });
     await call('DELETE', ls, '/v1/admin/tenants/contract/labelsets/pets');
+    await call('PUT', '/v1/admin/tenants/:tenant/rate-limit', '/v1/admin/tenants/contract/rate-limit', { json: { tier: 'pro' } });
     const rotated = (await call('POST', '/v1/admin/tenants/:tenant/keys', '/v1/admin/tenants/contract/keys')) as { key: string };
     expect(rotated.key).not.toBe(key);
 

@@ -202,12 +202,16 @@ export interface RouteSpec {
   readonly body?: z.ZodType | 'image' | 'octet-stream';
   /** Success statuses and their bodies; every route can also answer errors.ts's `errorBody`. */
   readonly responses: Readonly<Record<number, z.ZodType>>;
+  /** The success body's media type when it is not JSON (the playground's HTML). */
+  readonly produces?: 'text/html';
 }
 
 const LABELSET = '/v1/admin/tenants/:tenant/labelsets/:name';
 
 /** Every route the worker serves (HEAD is served wherever GET is). */
 export const ROUTES: readonly RouteSpec[] = [
+  { method: 'GET', path: '/', auth: 'none', summary: 'The playground: an HTML page that classifies an image through this API (the demo key is filled in only locally).', responses: { 200: z.string() }, produces: 'text/html' },
+  { method: 'GET', path: '/openapi.json', auth: 'none', summary: 'This OpenAPI 3.1 document, with this deployment\'s limits.', responses: { 200: z.record(z.string(), z.unknown()) } },
   { method: 'GET', path: '/healthz', auth: 'none', summary: 'Liveness and the served model (never loads it).', responses: { 200: healthBody } },
   { method: 'POST', path: '/v1/classify', auth: 'tenant', summary: "Classify one image against one of the caller's label sets.", query: classifyQuery, body: 'image', responses: { 200: classifyBody } },
   { method: 'GET', path: '/v1/labelsets', auth: 'tenant', summary: "The caller's label sets, current version of each.", responses: { 200: labelSetListBody } },
