@@ -17,17 +17,8 @@ export function sfc32(a: number, b: number, c: number, d: number): () => number 
   };
 }
 
-/** mulberry32: a tiny seeded generator from one 32-bit seed, [0, 1); ample for test and benchmark weights. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 lives in core (tests on every side use it); re-exported for the trainer's callers. */
+export { mulberry32 } from '../core/random.ts';
 
 /** cyrb128 string hash -> four 32-bit seeds. */
 function cyrb128(str: string): [number, number, number, number] {

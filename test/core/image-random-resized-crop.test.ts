@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { pillowResize } from '../../src/core/image/pillow-resize.ts';
 import { cropImage, horizontalFlip, randomResizedCrop, randomResizedCropBox } from '../../src/core/image/random-resized-crop.ts';
 import { makeSource } from './image-test-utils.ts';
+import { mulberry32 as seeded } from '../../src/core/random.ts';
 
-/** A small seeded generator (mulberry32) so the tests do not depend on the trainer's rng module. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sequence = (values: number[]) => {
   let i = 0;

@@ -7,18 +7,8 @@ import { growTo, instantiateKernels, type EdgeVitKernels } from '../../../src/co
 import { packWeights } from '../../../src/train/export/edge-vit.ts';
 import { loadEdgeVitModules } from '../../../src/train/engine/edge-vit-node.ts';
 import { buildEngine } from '../../../scripts/build-engine.mjs';
+import { mulberry32 as rng } from '../../../src/core/random.ts';
 
-/** mulberry32: a fixed, seedable sequence in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 

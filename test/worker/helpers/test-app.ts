@@ -10,7 +10,7 @@ import type { Env } from '../../../src/worker/env.ts';
 import { BundledLabelSetSource, type BundledLabelSet } from '../../../src/worker/labelsets/bundled-source.ts';
 import { DEFAULT_MODEL, DEFAULT_RUNTIME_OPTIONS } from '../../../src/worker/vision/default-model.ts';
 import { sha256Hex } from '../../../src/core/contract/sha256.ts';
-import { mulberry32 } from '../../../src/train/random.ts';
+import { mulberry32 } from '../../../src/core/random.ts';
 
 export const TEST_KEY = 'test-key-demo-0123456789';
 export const OTHER_TENANT_KEY = 'test-key-acme-9876543210';
