@@ -80,7 +80,7 @@ export function playgroundPage(opts: PlaygroundOptions): HtmlEscapedString | Pro
   <div id="labelset-info" class="hint" aria-live="polite"></div>
   <label for="topk">Top labels to show <span class="hint">(1 to ${opts.maxTopK})</span></label>
   <input id="topk" name="topk" type="number" min="1" max="${opts.maxTopK}" value="${opts.defaultTopK}">
-  <label for="file">Image <span class="hint">(JPEG or PNG, at most ${maxMb} MB; drop it here, choose a file, or take a photo)</span></label>
+  <label for="file">Image <span class="hint">(JPEG, PNG, WebP, GIF, BMP or AVIF, at most ${maxMb} MB; drop it here, choose a file, or take a photo)</span></label>
   <div id="drop">
     <div class="pick">
       <label><input id="file" name="image" type="file" accept="image/*" class="visually-hidden"><span>Choose an image</span></label>
