@@ -55,6 +55,20 @@ export async function buildPromptLabelSet(
   metrics: Record<string, unknown> = {},
 ): Promise<LabelSetArtifact> {
   const classEmbeddings = await embedClassPrompts(ckpt, tower, labels, templates);
+  return { ...(await artifactFields(ckpt, labels, method, templates, classEmbeddings)), metrics, extra: {} };
+}
+
+/**
+ * What every label set built for `ckpt` records (its served model, labels, class embeddings and
+ * their content version); callers add metrics, extra and, for a learned head, the head.
+ */
+export async function artifactFields(
+  ckpt: ClipCheckpoint,
+  labels: readonly string[],
+  method: LabelSetMethod,
+  templates: readonly string[],
+  classEmbeddings: Float32Array,
+): Promise<Omit<LabelSetArtifact, 'metrics' | 'extra'>> {
   return {
     labels: [...labels],
     modelId: ckpt.modelId,
@@ -62,11 +76,9 @@ export async function buildPromptLabelSet(
     logitScale: ckpt.logitScale,
     method,
     templates: [...templates],
-    metrics,
     createdAt: new Date().toISOString(),
     version: await contentVersion(classEmbeddings, labels),
     classEmbeddings,
-    dim: tower.projectionDim,
-    extra: {},
+    dim: ckpt.config.projection_dim,
   };
 }

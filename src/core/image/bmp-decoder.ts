@@ -14,7 +14,7 @@
  */
 import { InvalidImageError, UnsupportedMediaTypeError } from '../errors.ts';
 import { readBmpInfo, readU16LE, readU32LE, type BmpInfo } from './image-header.ts';
-import type { RgbImage } from './rgb-image.ts';
+import { indexedToRgb, type RgbImage } from './rgb-image.ts';
 
 const RAW = 0;
 const RLE8 = 1;
@@ -33,23 +33,16 @@ const MASKS_32: Record<string, [number, number, number]> = {
 
 export function decodeBmp(bytes: Uint8Array, info: BmpInfo = readBmpInfo(bytes)): RgbImage {
   const { width, height, bitsPerPixel: bits, compression } = info;
-  const out = new Uint8Array(width * height * 3);
   if (bits === 1 || bits === 4 || bits === 8) {
     const palette = readPalette(bytes, info);
     const indices = new Uint8Array(width * height);
     if (compression === RAW) unpackIndexedRows(bytes, info, palette.dataOffset, indices);
     else if ((compression === RLE8 && bits === 8) || (compression === RLE4 && bits === 4)) decodeRle(bytes, info, palette.dataOffset, indices);
     else throw unsupported(`compression ${compression} with ${bits}-bit pixels`);
-    const lut = palette.lut;
-    for (let i = 0; i < indices.length; i++) {
-      const p = (indices[i] as number) * 3;
-      out[i * 3] = lut[p] as number;
-      out[i * 3 + 1] = lut[p + 1] as number;
-      out[i * 3 + 2] = lut[p + 2] as number;
-    }
-    return { width, height, data: out };
+    return indexedToRgb(width, height, indices, palette.lut);
   }
   if (bits !== 16 && bits !== 24 && bits !== 32) throw unsupported(`${bits}-bit pixels`);
+  const out = new Uint8Array(width * height * 3);
   if (compression !== RAW && compression !== BITFIELDS) throw unsupported(`compression ${compression} with ${bits}-bit pixels`);
   const stride = rowStride(width, bits);
   checkPixelData(bytes, info.dataOffset, stride, height);

@@ -10,7 +10,7 @@
  */
 import { ImageTooLargeError, InvalidImageError } from '../errors.ts';
 import { readGifLayout, type GifFrame, type HeaderInfo } from './image-header.ts';
-import type { RgbImage } from './rgb-image.ts';
+import { indexedToRgb, type RgbImage } from './rgb-image.ts';
 
 export interface GifDecodeOptions {
   /** Largest canvas accepted: the first frame may grow the canvas past the header's logical screen. */
@@ -37,14 +37,7 @@ export function decodeGif(bytes: Uint8Array, opts: GifDecodeOptions, layout: Hea
     lut[i * 3 + 1] = inPalette ? (palette[i * 3 + 1] as number) : i;
     lut[i * 3 + 2] = inPalette ? (palette[i * 3 + 2] as number) : i;
   }
-  const out = new Uint8Array(width * height * 3);
-  for (let i = 0; i < indices.length; i++) {
-    const p = (indices[i] as number) * 3;
-    out[i * 3] = lut[p] as number;
-    out[i * 3 + 1] = lut[p + 1] as number;
-    out[i * 3 + 2] = lut[p + 2] as number;
-  }
-  return { width, height, data: out };
+  return indexedToRgb(width, height, indices, lut);
 }
 
 /** Row order of an interlaced frame: every 8th row from 0, every 8th from 4, every 4th from 2, every 2nd from 1. */

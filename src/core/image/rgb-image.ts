@@ -15,3 +15,15 @@ export function assertRgbImage(img: RgbImage, what = 'image'): void {
     throw new RangeError(`${what}: expected ${width * height * 3} bytes of RGB data for ${width}x${height}, got ${data.length}`);
   }
 }
+
+/** Palette indices (one byte per pixel) through a 256-entry RGB lookup table: BMP's and GIF's indexed pixels. */
+export function indexedToRgb(width: number, height: number, indices: Uint8Array, lut: Uint8Array): RgbImage {
+  const out = new Uint8Array(width * height * 3);
+  for (let i = 0; i < indices.length; i++) {
+    const p = (indices[i] as number) * 3;
+    out[i * 3] = lut[p] as number;
+    out[i * 3 + 1] = lut[p + 1] as number;
+    out[i * 3 + 2] = lut[p + 2] as number;
+  }
+  return { width, height, data: out };
+}

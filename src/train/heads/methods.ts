@@ -4,10 +4,10 @@
  * returns a label set. `autoHead` cross-validates candidates on the training images and keeps the
  * best (see auto.ts).
  */
-import { contentVersion, type LabelSetArtifact, type LabelSetMethod } from '../../core/labelset/artifact.ts';
+import type { LabelSetArtifact, LabelSetMethod } from '../../core/labelset/artifact.ts';
 import { CLIP_SINGLE_TEMPLATE } from '../../core/templates.ts';
 import type { ClipCheckpoint } from '../checkpoint.ts';
-import { embedClassPrompts } from '../labelset-builder.ts';
+import { artifactFields, embedClassPrompts } from '../labelset-builder.ts';
 import type { HeadMethod, TrainedHead as StepTrainedHead } from '../steps/train.ts';
 import type { TextTower } from '../text-tower.ts';
 import { trainLinearZs } from './linear-zs.ts';
@@ -33,16 +33,7 @@ export async function zeroShotPrior(ckpt: ClipCheckpoint, textTower: TextTower, 
 /** Bakes a trained head into a label set (metrics are added by the evaluate step). */
 export async function headArtifact(ckpt: ClipCheckpoint, labels: readonly string[], method: LabelSetMethod, h: TrainedHead, extra: Record<string, string>): Promise<LabelSetArtifact> {
   return {
-    labels: [...labels],
-    modelId: ckpt.modelId,
-    modelSha256: ckpt.served.sha256,
-    logitScale: ckpt.logitScale,
-    method,
-    templates: [CLIP_SINGLE_TEMPLATE],
-    createdAt: new Date().toISOString(),
-    version: await contentVersion(h.classEmbeddings, labels),
-    classEmbeddings: h.classEmbeddings,
-    dim: ckpt.config.projection_dim,
+    ...(await artifactFields(ckpt, labels, method, [CLIP_SINGLE_TEMPLATE], h.classEmbeddings)),
     ...(h.head.kind === 'cosine' ? {} : { head: h.head }),
     extra: { ...extra, ...Object.fromEntries(Object.entries(h.settings).map(([k, v]) => [k, String(v)])) },
     metrics: {},
