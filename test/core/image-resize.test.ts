@@ -53,6 +53,30 @@ describe('pillowResize', () => {
     }
   });
 
+  it('computes a window of the output with the same bytes as the whole resize, on every filter and on skipped passes', () => {
+    const full = (img: typeof src, w: number, h: number, filter: PillowFilter) => pillowResize(img, w, h, { filter });
+    const crop = (img: typeof src, r: { left: number; top: number; width: number; height: number }) => cropImage(img, r);
+    const cases: [number, number, number, number, PillowFilter][] = [
+      [37, 23, 29, 17, PillowFilter.BICUBIC],
+      [37, 23, 80, 50, PillowFilter.BICUBIC], // upscale
+      [37, 23, 37, 11, PillowFilter.LANCZOS], // no horizontal pass
+      [37, 23, 12, 23, PillowFilter.BILINEAR], // no vertical pass
+      [37, 23, 37, 23, PillowFilter.BICUBIC], // no pass at all
+      [37, 23, 21, 14, PillowFilter.BOX],
+      [37, 23, 21, 14, PillowFilter.HAMMING],
+    ];
+    for (const [iw, ih, w, h, filter] of cases) {
+      const img = makeSource({ kind: 'noise', width: iw, height: ih, seed: iw * ih + w });
+      const whole = full(img, w, h, filter);
+      for (const win of [{ left: 0, top: 0, width: w, height: h }, { left: 1, top: 2, width: w - 3, height: h - 4 }, { left: w - 1, top: h - 1, width: 1, height: 1 }]) {
+        const out = pillowResize(img, w, h, { filter, window: win });
+        expect([out.width, out.height]).toEqual([win.width, win.height]);
+        expect(out.data).toEqual(crop(whole, win).data);
+      }
+    }
+    expect(() => pillowResize(src, 10, 10, { window: { left: 5, top: 0, width: 6, height: 10 } })).toThrow(/not inside/);
+  });
+
   it('rejects NEAREST, bad sizes and boxes outside the image', () => {
     expect(() => pillowResize(src, 10, 10, { filter: PillowFilter.NEAREST })).toThrow(InvalidArgumentError);
     expect(() => pillowResize(src, 0, 10)).toThrow(InvalidArgumentError);

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { CheckpointError } from '../errors.ts';
-import { pillowResize, PillowFilter } from './pillow-resize.ts';
+import { pillowResize, PillowFilter, resizeKernels, type OutputWindow, type ResizeKernels } from './pillow-resize.ts';
 import { assertRgbImage, type RgbImage } from './rgb-image.ts';
 
 /** transformers' OPENAI_CLIP_MEAN / OPENAI_CLIP_STD, the defaults when the config has none. */
@@ -83,6 +83,20 @@ export function shortestEdgeOutputSize(width: number, height: number, shortestEd
   return width <= height ? { width: shortestEdge, height: newLong } : { width: newLong, height: shortestEdge };
 }
 
+/**
+ * How one image of a given size becomes the model's input when the centre crop lies inside the
+ * resized image (CLIP's configs: shortest edge >= crop): Pillow's kernels for just the cropped window,
+ * and the uint8 -> float table of each channel. Resizers outside this file (the edge-vit engine's
+ * WASM) follow it to produce the same floats as preprocess().
+ */
+export interface PreprocessPlan {
+  /** The crop, in the resized image's pixels. */
+  readonly window: OutputWindow;
+  readonly kernels: ResizeKernels;
+  /** Output float per channel and uint8 value: [3 * 256]. */
+  readonly lut: Float32Array;
+}
+
 export class ClipImageProcessor {
   readonly doResize: boolean;
   readonly size: ResizeTarget;
@@ -152,8 +166,21 @@ export class ClipImageProcessor {
   /** The uint8 image the model sees before rescaling: resized, then centre-cropped (zero-padded if too small). */
   resizeAndCrop(img: RgbImage): RgbImage {
     assertRgbImage(img);
-    const resized = this.doResize ? this.resize(img) : img;
-    return centerCrop(resized, this.cropSize);
+    if (!this.doResize) return centerCrop(img, this.cropSize);
+    const size = this.resizedSize(img.width, img.height);
+    const window = cropWindow(size, this.cropSize);
+    // Only the cropped window is resampled: the same bytes as resizing everything and cropping.
+    if (window !== null) return pillowResize(img, size.width, size.height, { filter: this.resample, window });
+    return centerCrop(pillowResize(img, size.width, size.height, { filter: this.resample }), this.cropSize);
+  }
+
+  /** The plan for a `width` x `height` image, or null when the crop is not inside the resized image (padding) or resizing is off. */
+  plan(width: number, height: number): PreprocessPlan | null {
+    if (!this.doResize) return null;
+    const size = this.resizedSize(width, height);
+    const window = cropWindow(size, this.cropSize);
+    if (window === null) return null;
+    return { window, kernels: resizeKernels(width, height, size.width, size.height, this.resample, window), lut: this.lut };
   }
 
   /** One image -> Float32Array [3, cropHeight, cropWidth]. */
@@ -171,9 +198,8 @@ export class ClipImageProcessor {
     return out;
   }
 
-  private resize(img: RgbImage): RgbImage {
-    const target = 'shortestEdge' in this.size ? shortestEdgeOutputSize(img.width, img.height, this.size.shortestEdge) : this.size;
-    return pillowResize(img, target.width, target.height, { filter: this.resample });
+  private resizedSize(width: number, height: number): { width: number; height: number } {
+    return 'shortestEdge' in this.size ? shortestEdgeOutputSize(width, height, this.size.shortestEdge) : this.size;
   }
 
   private writeChw(img: RgbImage, out: Float32Array, offset: number): void {
@@ -186,6 +212,14 @@ export class ClipImageProcessor {
       out[offset + 2 * plane + i] = lut[512 + (data[i * 3 + 2] as number)] as number;
     }
   }
+}
+
+/** center_crop's rectangle when it lies inside the image, else null (the crop needs padding). */
+function cropWindow(img: { width: number; height: number }, crop: CropSize): OutputWindow | null {
+  const top = Math.floor((img.height - crop.height) / 2);
+  const left = Math.floor((img.width - crop.width) / 2);
+  if (top < 0 || left < 0) return null;
+  return { left, top, width: crop.width, height: crop.height };
 }
 
 /**

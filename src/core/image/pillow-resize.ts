@@ -78,7 +78,8 @@ const PRECISION_BITS = 32 - 8 - 2;
 const HALF = 1 << (PRECISION_BITS - 1);
 // Accumulators are int32 as in C (Math.imul, | 0): the headroom bits keep the sums from overflowing.
 
-interface Coefficients {
+/** One axis's resampling kernel: output pixel i reads `count[i]` inputs from `start[i]` with weights `weights[i * ksize ..]`. */
+export interface Coefficients {
   /** Taps per output pixel (the stride of `weights`). */
   ksize: number;
   /** First input index per output pixel. */
@@ -89,20 +90,25 @@ interface Coefficients {
   weights: Int32Array;
 }
 
-/** Pillow's precompute_coeffs + normalize_coeffs_8bpc for one axis; `in0`/`in1` are the box edges (C floats). */
-function precomputeCoefficients(inSize: number, in0: number, in1: number, outSize: number, filter: Filter): Coefficients {
+/**
+ * Pillow's precompute_coeffs + normalize_coeffs_8bpc for one axis; `in0`/`in1` are the box edges (C floats).
+ * Only output pixels [first, first + n) are computed (each one's kernel depends on its own index only, so
+ * a window of the output gets the same coefficients as Pillow's whole resize).
+ */
+function precomputeCoefficients(inSize: number, in0: number, in1: number, outSize: number, filter: Filter, first = 0, n = outSize - first): Coefficients {
   // C: float box edges, their difference taken in float, then divided in double.
   const f0 = Math.fround(in0);
   const scale = Math.fround(Math.fround(in1) - f0) / outSize;
   const filterscale = scale < 1.0 ? 1.0 : scale;
   const support = filter.support * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Int32Array(outSize * ksize);
+  const start = new Int32Array(n);
+  const count = new Int32Array(n);
+  const weights = new Int32Array(n * ksize);
   const k = new Float64Array(ksize);
   const ss = 1.0 / filterscale;
-  for (let xx = 0; xx < outSize; xx++) {
+  for (let i = 0; i < n; i++) {
+    const xx = first + i;
     const center = f0 + (xx + 0.5) * scale;
     // C's (int) cast truncates toward zero.
     let xmin = Math.trunc(center - support + 0.5);
@@ -116,15 +122,60 @@ function precomputeCoefficients(inSize: number, in0: number, in1: number, outSiz
       k[x] = w;
       ww += w;
     }
-    const base = xx * ksize;
+    const base = i * ksize;
     for (let x = 0; x < xmax; x++) {
       const w = ww !== 0.0 ? (k[x] as number) / ww : (k[x] as number);
       weights[base + x] = w < 0 ? Math.trunc(-0.5 + w * (1 << PRECISION_BITS)) : Math.trunc(0.5 + w * (1 << PRECISION_BITS));
     }
-    start[xx] = xmin;
-    count[xx] = xmax;
+    start[i] = xmin;
+    count[i] = xmax;
   }
   return { ksize, start, count, weights };
+}
+
+/** A pass Pillow skips (the size does not change on that axis) as coefficients: one tap of weight 1, which is exact in fixed point. */
+function identityCoefficients(first: number, n: number): Coefficients {
+  const start = Int32Array.from({ length: n }, (_, i) => first + i);
+  return { ksize: 1, start, count: new Int32Array(n).fill(1), weights: new Int32Array(n).fill(1 << PRECISION_BITS) };
+}
+
+function filterOf(filterId: PillowFilter): Filter {
+  const filter = FILTERS[filterId];
+  if (filter === undefined) {
+    throw new InvalidArgumentError(
+      `Unsupported resampling filter ${filterId}: supported are 1 (LANCZOS), 2 (BILINEAR), 3 (BICUBIC), 4 (BOX), 5 (HAMMING).`,
+    );
+  }
+  return filter;
+}
+
+/** A rectangle of the resized image: output columns [left, left + width), rows [top, top + height). */
+export interface OutputWindow {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+/** Both axes' coefficients of `Image.resize((width, height), filter)` on a whole `inWidth` x `inHeight` image, for one window of the output. */
+export interface ResizeKernels {
+  horizontal: Coefficients;
+  vertical: Coefficients;
+}
+
+/**
+ * The fixed-point kernels of Pillow's resize of a whole image, restricted to `window` of its output.
+ * A pass Pillow skips gets identity coefficients, so running both passes always gives Pillow's bytes.
+ * Used by resizers that run outside this file (the edge-vit engine's WASM preprocessing).
+ */
+export function resizeKernels(inWidth: number, inHeight: number, width: number, height: number, filterId: PillowFilter, window: OutputWindow): ResizeKernels {
+  const filter = filterOf(filterId);
+  const needHorizontal = width !== inWidth;
+  const needVertical = height !== inHeight;
+  return {
+    horizontal: needHorizontal ? precomputeCoefficients(inWidth, 0, inWidth, width, filter, window.left, window.width) : identityCoefficients(window.left, window.width),
+    vertical: needVertical ? precomputeCoefficients(inHeight, 0, inHeight, height, filter, window.top, window.height) : identityCoefficients(window.top, window.height),
+  };
 }
 
 function clip8(v: number): number {
@@ -137,6 +188,11 @@ export interface ResizeOptions {
   filter?: PillowFilter;
   /** Source region [left, top, right, bottom] in (fractional) pixels; default the whole image. */
   box?: readonly [number, number, number, number];
+  /**
+   * Compute only this rectangle of the output (what a centre crop keeps): the bytes equal the same
+   * rectangle of the whole resize, at a fraction of the work. Default: the whole output.
+   */
+  window?: OutputWindow;
 }
 
 /** `Image.resize((width, height), filter, box)` on an RGB image, byte-identical to Pillow. */
@@ -145,40 +201,53 @@ export function pillowResize(img: RgbImage, width: number, height: number, optio
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new InvalidArgumentError(`Resize target must be positive integers, got ${width}x${height}.`);
   }
-  const filterId = options.filter ?? PillowFilter.BICUBIC;
-  const filter = FILTERS[filterId];
-  if (filter === undefined) {
-    throw new InvalidArgumentError(
-      `Unsupported resampling filter ${filterId}: supported are 1 (LANCZOS), 2 (BILINEAR), 3 (BICUBIC), 4 (BOX), 5 (HAMMING).`,
-    );
-  }
+  const filter = filterOf(options.filter ?? PillowFilter.BICUBIC);
   const box = options.box ?? [0, 0, img.width, img.height];
   const [x0, y0, x1, y1] = box;
   if (x0 < 0 || y0 < 0 || x1 > img.width || y1 > img.height || x1 - x0 < 0 || y1 - y0 < 0) {
     throw new InvalidArgumentError(`Resize box [${box.join(', ')}] is outside the ${img.width}x${img.height} image.`);
   }
+  const win = options.window ?? { left: 0, top: 0, width, height };
+  if (!Number.isInteger(win.left) || !Number.isInteger(win.top) || !Number.isInteger(win.width) || !Number.isInteger(win.height)
+    || win.left < 0 || win.top < 0 || win.width <= 0 || win.height <= 0 || win.left + win.width > width || win.top + win.height > height) {
+    throw new InvalidArgumentError(`Resize window ${win.width}x${win.height} at (${win.left}, ${win.top}) is not inside the ${width}x${height} output.`);
+  }
+  const whole = win.left === 0 && win.top === 0 && win.width === width && win.height === height;
   // Image.resize returns a plain copy when nothing changes.
   if (width === img.width && height === img.height && x0 === 0 && y0 === 0 && x1 === img.width && y1 === img.height) {
-    return { width, height, data: img.data.slice() };
+    return whole ? { width, height, data: img.data.slice() } : cropRgb(img, win);
   }
 
   const needHorizontal = width !== img.width || x0 !== 0 || x1 !== width;
   const needVertical = height !== img.height || y0 !== 0 || y1 !== height;
 
-  const vert = precomputeCoefficients(img.height, y0, y1, height, filter);
+  // Rows of the window: Pillow's coefficients for those output rows (or, with no vertical pass, the rows themselves).
+  const vert = needVertical ? precomputeCoefficients(img.height, y0, y1, height, filter, win.top, win.height) : identityCoefficients(win.top, win.height);
   // Only rows [yFirst, yLast) of the source are read by the vertical pass.
   const yFirst = vert.start[0] as number;
-  const yLast = (vert.start[height - 1] as number) + (vert.count[height - 1] as number);
+  const yLast = (vert.start[win.height - 1] as number) + (vert.count[win.height - 1] as number);
 
   let src = img;
   let rowOffset = 0;
   if (needHorizontal) {
-    const horiz = precomputeCoefficients(img.width, x0, x1, width, filter);
-    src = resampleHorizontal(img, yFirst, yLast - yFirst, width, horiz);
+    const horiz = precomputeCoefficients(img.width, x0, x1, width, filter, win.left, win.width);
+    src = resampleHorizontal(img, yFirst, yLast - yFirst, win.width, horiz);
+    rowOffset = yFirst;
+  } else if (win.left !== 0 || win.width !== img.width) {
+    src = cropRgb(img, { left: win.left, top: yFirst, width: win.width, height: yLast - yFirst });
     rowOffset = yFirst;
   }
-  if (needVertical) return resampleVertical(src, rowOffset, height, vert);
-  return src;
+  if (needVertical) return resampleVertical(src, rowOffset, win.height, vert);
+  return rowOffset === win.top && src.height === win.height ? src : cropRgb(src, { left: 0, top: win.top - rowOffset, width: win.width, height: win.height });
+}
+
+function cropRgb(img: RgbImage, r: OutputWindow): RgbImage {
+  const out = new Uint8Array(r.width * r.height * 3);
+  for (let y = 0; y < r.height; y++) {
+    const from = ((r.top + y) * img.width + r.left) * 3;
+    out.set(img.data.subarray(from, from + r.width * 3), y * r.width * 3);
+  }
+  return { width: r.width, height: r.height, data: out };
 }
 
 function resampleHorizontal(img: RgbImage, firstRow: number, rows: number, outWidth: number, c: Coefficients): RgbImage {
