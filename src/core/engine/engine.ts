@@ -12,7 +12,9 @@
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { EDGE_VIT_ALIGN, edgeVitDims, linearTensorNames, roundUp, type EdgeVitConfig, type EdgeVitHeader } from './format.ts';
+import type { ClipImageProcessor } from '../image/clip-image-processor.ts';
 import { growTo, type EdgeVitKernels } from './kernels.ts';
+import { EdgeVitPreprocessor } from './preprocess.ts';
 
 export interface EdgeVitEngine {
   /** True when the relaxed-SIMD module runs (false: the plain-SIMD fallback). */
@@ -26,6 +28,11 @@ export interface EdgeVitEngine {
   readonly config: EdgeVitConfig;
   /** pixel_values [C, S, S] (preprocessed, CHW) -> image_embeds [dim], as the ONNX vision model (not normalised). */
   encode(pixelsChw: Float32Array): Float32Array;
+  /**
+   * `processor`'s preprocessing run by the engine's kernels into its own input buffer (the same
+   * floats as processor.preprocess); encode() then skips copying the input in.
+   */
+  preprocessor(processor: ClipImageProcessor): EdgeVitPreprocessor;
 }
 
 interface Linear { w: number; scale: number; colsum: number; bias: number; npad: number; kpad: number }
@@ -123,6 +130,12 @@ export class EdgeVitRuntime implements EdgeVitEngine {
     this.k.gemm(rows, lin.kpad, lin.npad, s.q, lin.kpad, s.rowScale, s.rowZp, lin.w, lin.scale, lin.colsum, s.zeros, out, ldo, 1);
   }
 
+  preprocessor(processor: ClipImageProcessor): EdgeVitPreprocessor {
+    if (this.numChannels !== 3) throw new InvalidArgumentError(`edge-vit preprocessing needs an RGB model; this one has ${this.numChannels} channels.`);
+    // Everything after the input buffer up to the zero bias is activation scratch, idle between encodes.
+    return new EdgeVitPreprocessor(this.k, { start: this.s.cols, end: this.s.zeros }, this.s.pixels, this.imageSize, processor);
+  }
+
   encode(pixelsChw: Float32Array): Float32Array {
     const c = this.config;
     const d = edgeVitDims(c);
@@ -131,7 +144,8 @@ export class EdgeVitRuntime implements EdgeVitEngine {
     const k = this.k;
     const s = this.s;
     const mem = k.memory;
-    new Float32Array(mem.buffer, s.pixels, want).set(pixelsChw);
+    // Already in place when the engine's preprocessor wrote it.
+    if (pixelsChw.buffer !== mem.buffer || pixelsChw.byteOffset !== s.pixels) new Float32Array(mem.buffer, s.pixels, want).set(pixelsChw);
     const W = c.width;
     const ldx = d.widthPad * 4;
     const eps = c.layerNormEps;

@@ -14,6 +14,9 @@ export interface EdgeVitKernels {
   im2col(pixels: number, channels: number, size: number, patch: number, out: number, ldo: number): void;
   addRows(dst: number, ldd: number, src: number, lds: number, rows: number, cols: number): void;
   expArray(x: number, out: number, count: number): void;
+  resampleRow(src: number, bpp: number, cols: number, start: number, count: number, weights: number, ksize: number, out: number): void;
+  resampleColumn(rows: number, ring: number, rowBytes: number, first: number, n: number, weights: number, bytes: number, out: number): void;
+  normalizeRow(row: number, cols: number, lut: number, out: number, planeBytes: number): void;
 }
 
 /** The two builds of the module; `relaxed` is left out where it does not validate. */

@@ -3,6 +3,7 @@
 // these in order. Built twice by scripts/build-engine.mjs: with relaxed SIMD and without.
 export { gemm, setTile, dotProbe } from './gemm';
 export { quantizeRows, residualRows, layerNorm, activate, attention, im2col, addRows, expArray } from './ops';
+export { resampleRow, resampleColumn, normalizeRow } from './resize';
 
 /** Where the host may start placing data (after the module's own static data). */
 export function heapBase(): usize {

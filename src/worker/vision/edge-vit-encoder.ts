@@ -5,6 +5,7 @@
  * the file in JavaScript (nothing is held twice). The sha256 and size are checked when the stream
  * ends: on a mismatch the engine instance is dropped (its memory goes with it) and nothing is served.
  */
+import type { ClipImageProcessor } from '../../core/image/clip-image-processor.ts';
 import type { EdgeVitEngine, EdgeVitHost } from './edge-vit-host.ts';
 import type { VisionEncoder, VisionEncoderStatus } from './encoder.ts';
 
@@ -110,6 +111,11 @@ export class EdgeVitEncoder implements VisionEncoder {
       await hashing.abort().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Resize, crop and normalise in the engine's WASM (SIMD), straight into its input buffer. */
+  preprocessorFor(processor: ClipImageProcessor): ReturnType<EdgeVitEngine['preprocessor']> {
+    return this.vit.preprocessor(processor);
   }
 
   /** Raw image embeddings, [batch, dim] row-major, for CHW float pixels [batch, 3, S, S]. */

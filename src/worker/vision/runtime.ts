@@ -2,6 +2,7 @@
  * Everything that turns image bytes into an embedding, loaded once per isolate: the image encoder
  * (onnxruntime-web or the edge-vit engine), the image preprocessor and the JPEG decoder's WASM instance.
  */
+import type { ClipImageProcessor } from '../../core/image/clip-image-processor.ts';
 import { provideImageCodecs, type ImageCodecSources } from '../../core/image/decode.ts';
 import { initJpegDecoder } from '../../core/image/jpeg-decoder.ts';
 import type { RgbImage } from '../../core/image/rgb-image.ts';
@@ -28,7 +29,7 @@ export interface VisionRuntimeOptions {
   /** The WebP and AVIF decoders' WASM, instantiated only when an image of that format arrives. */
   readonly imageCodecs?: ImageCodecSources;
   /** Builds the preprocessor from the model's preprocessor_config.json. */
-  readonly createPreprocessor: (preprocessorConfig: unknown) => ImagePreprocessor;
+  readonly createPreprocessor: (preprocessorConfig: unknown) => ClipImageProcessor;
   /** The edge-vit engine with its compiled modules, using the relaxed- or plain-SIMD build; absent: such models are refused (503). */
   readonly edgeVit?: (simd: EdgeVitSimd) => EdgeVitHost;
 }
@@ -43,8 +44,9 @@ export function loadVisionRuntime(spec: VisionModelSpec, options: VisionRuntimeO
  * runtime keeps no reference to the bytes, so the caller's copy can be collected once it exists.
  */
 export async function createVisionRuntime(info: VisionModelInfo, createEncoder: () => Promise<VisionEncoder>, options: VisionRuntimeOptions): Promise<VisionRuntime> {
-  const preprocessor = options.createPreprocessor(info.preprocessorConfig);
+  const processor = options.createPreprocessor(info.preprocessorConfig);
   if (options.imageCodecs) provideImageCodecs(options.imageCodecs);
   const [encoder] = await Promise.all([createEncoder(), initJpegDecoder(options.jpegDecoderWasm)]);
-  return { spec: info, encoder, preprocessor };
+  // An encoder that can preprocess in its own memory (edge-vit) does; the floats are the same.
+  return { spec: info, encoder, preprocessor: encoder.preprocessorFor?.(processor) ?? processor };
 }
