@@ -15,7 +15,7 @@ import { bindings, makeApi, type Api } from './helpers/storage-app.ts';
 import type { ErrorJson } from './helpers/test-app.ts';
 
 interface Scored { label: string; score: number }
-interface Health { engine: string; model_loaded: boolean; model_source: string; model_sha256: string; engine_relaxed_simd?: boolean | null; wasm_memory_bytes?: number | null; model_load_ms?: Record<string, number> }
+interface Health { engine: string; model_loaded: boolean; model_source: string; model_sha256: string; engine_relaxed_simd?: boolean | null; wasm_memory_bytes?: number | null; image_decoder_wasm_bytes?: number; model_load_ms?: Record<string, number> }
 
 const weights = defaultEdgeVit();
 
@@ -79,6 +79,9 @@ describe('an edge-vit model from R2', () => {
     expect(after.wasm_memory_bytes).toBeGreaterThanOrEqual(weights.byteLength);
     expect(after.wasm_memory_bytes).toBeLessThan(weights.byteLength + 16 * 2 ** 20);
     expect(after.model_load_ms!.total).toBeGreaterThan(0);
+    // The bundled JPEG decoder is build/codecs' (128 KiB initial memory), not the package's 16 MiB one.
+    expect(after.image_decoder_wasm_bytes).toBeGreaterThan(0);
+    expect(after.image_decoder_wasm_bytes).toBeLessThan(2 ** 20);
   });
 
   it('EDGE_VIT_SIMD = "plain" runs the plain-SIMD build with the same answer; another value is a clear 500', async () => {

@@ -30,6 +30,8 @@ export const healthBody = z.object({
   /** Once loaded, measured in this isolate: whether the engine runs relaxed SIMD (null: not known), and its WASM memory. */
   engine_relaxed_simd: z.boolean().nullable().optional(),
   wasm_memory_bytes: z.number().nullable().optional(),
+  /** The image decoders' WASM memory in this isolate (JPEG, and WebP/AVIF once used): the rest of the isolate's WASM. */
+  image_decoder_wasm_bytes: z.number().optional(),
 });
 
 // --- POST /v1/classify -------------------------------------------------------------------------

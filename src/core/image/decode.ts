@@ -5,7 +5,7 @@ import { decodeCmykJpeg } from './cmyk-jpeg-decoder.ts';
 import { applyOrientation, readOrientation, type ExifMode } from './exif-orientation.ts';
 import { decodeGif } from './gif-decoder.ts';
 import { readImageHeader, type ImageHeader } from './image-header.ts';
-import { decodeJpeg } from './jpeg-decoder.ts';
+import { decodeJpeg, jpegDecoderMemoryBytes } from './jpeg-decoder.ts';
 import { decodePng } from './png-decoder.ts';
 import type { RgbImage } from './rgb-image.ts';
 import type { WasmModuleSource } from './wasm-codec.ts';
@@ -38,6 +38,11 @@ export function provideImageCodecs(sources: ImageCodecSources): void {
 /** Which lazily loaded decoders have been instantiated so far (for tests and /healthz-style introspection). */
 export function instantiatedImageCodecs(): { webp: boolean; avif: boolean } {
   return { webp: webpCodec.isInstantiated(), avif: avifCodec.isInstantiated() };
+}
+
+/** The WebAssembly memory of every image decoder instantiated so far (JPEG, WebP, AVIF), in bytes: part of an isolate's memory beside the encoder's. */
+export function imageDecoderMemoryBytes(): number {
+  return jpegDecoderMemoryBytes() + webpCodec.memoryBytes() + avifCodec.memoryBytes();
 }
 
 /** The largest WASM linear memory each lazily loaded decoder has had after a decode, in bytes. */

@@ -36,6 +36,8 @@ interface DecoderInstance {
 
 let wasmModule: WebAssembly.Module | undefined;
 let instance: Promise<DecoderInstance> | undefined;
+/** The instance `instance` resolved to, for jpegDecoderMemoryBytes(). */
+let live: MozJpegModule | undefined;
 
 // A decoder instance's linear memory only grows; after a big image, start a fresh instance so a long-lived
 // worker does not keep that memory for good.
@@ -52,7 +54,10 @@ function instantiate(module: WebAssembly.Module): Promise<DecoderInstance> {
     },
     print: (text) => messages.push(text),
     printErr: (text) => messages.push(text),
-  }).then((m) => ({ module: m, messages }));
+  }).then((m) => {
+    live = m;
+    return { module: m, messages };
+  });
 }
 
 /**
@@ -76,6 +81,11 @@ export async function initJpegDecoder(module: WebAssembly.Module): Promise<void>
     instance = undefined;
     throw err;
   }
+}
+
+/** The JPEG decoder's WebAssembly memory in this isolate, bytes (it grows with the largest image decoded, up to a reset). */
+export function jpegDecoderMemoryBytes(): number {
+  return live?.HEAP8?.buffer.byteLength ?? 0;
 }
 
 export function isJpegDecoderReady(): boolean {

@@ -46,6 +46,8 @@ export class LazyWasmCodec<M extends { HEAP8?: Int8Array }> {
   private instance: Promise<Instance<M>> | undefined;
   /** Largest linear memory an instance has had after a decode (tests bound it by the pixel limit). */
   heapHighWater = 0;
+  /** The live instance's module once it exists (for memoryBytes()). */
+  private live: M | undefined;
   /** Growth limit for the decode in progress (decodes are synchronous, so one at a time per instance). */
   private heapCap = Number.POSITIVE_INFINITY;
 
@@ -70,6 +72,11 @@ export class LazyWasmCodec<M extends { HEAP8?: Int8Array }> {
 
   isProvided(): boolean {
     return this.source !== undefined;
+  }
+
+  /** The live instance's WebAssembly memory, bytes (0 before the first image of this format). */
+  memoryBytes(): number {
+    return this.instance === undefined ? 0 : (this.live?.HEAP8?.buffer.byteLength ?? 0);
   }
 
   /** Whether the decoder has been instantiated (tests check that other formats leave it alone). */
@@ -145,6 +152,7 @@ export class LazyWasmCodec<M extends { HEAP8?: Int8Array }> {
         print: (text) => messages.push(text),
         printErr: (text) => messages.push(text),
       });
+      this.live = m;
       return { module: m, messages };
     })());
     // A failed compile or instantiation is retried by the next image rather than cached.

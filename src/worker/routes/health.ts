@@ -5,6 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { HealthBody } from '../../core/contract/api.ts';
+import { imageDecoderMemoryBytes } from '../../core/image/decode.ts';
 import type { Env } from '../env.ts';
 import type { ServedModel } from '../vision/served-model.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
@@ -32,7 +33,7 @@ export function healthRoutes(deps: HealthDeps) {
       model_loaded: model.loaded,
       ...(timings ? { model_load_ms: timings } : {}),
       // Measured now, inside this isolate (WASM memory only grows: this is also its peak so far).
-      ...(status ? { engine_relaxed_simd: status.relaxedSimd, wasm_memory_bytes: status.wasmMemoryBytes } : {}),
+      ...(status ? { engine_relaxed_simd: status.relaxedSimd, wasm_memory_bytes: status.wasmMemoryBytes, image_decoder_wasm_bytes: imageDecoderMemoryBytes() } : {}),
     } satisfies HealthBody);
   });
   app.all('/healthz', methodNotAllowed('GET', 'HEAD'));
