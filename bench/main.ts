@@ -7,9 +7,9 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument } from 'commander';
 import { PromptEdgeError } from '../src/core/errors.ts';
 import { REPO_ROOT } from './lib/paths.ts';
-import { BENCH_ROWS, formatResults, runBench, type BenchRow } from './run.ts';
+import { BENCH_ROWS, ENGINE_MODELS, formatResults, runBench, type BenchRow, type EngineModel } from './run.ts';
 
-interface BenchFlags { only?: BenchRow[]; quick?: boolean; out: string; json?: boolean }
+interface BenchFlags { only?: BenchRow[]; models?: EngineModel[]; quick?: boolean; out: string; json?: boolean }
 
 function parseRows(value: string): BenchRow[] {
   const rows = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -19,10 +19,18 @@ function parseRows(value: string): BenchRow[] {
   return rows as BenchRow[];
 }
 
+function parseModels(value: string): EngineModel[] {
+  const models = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = models.filter((m) => !(ENGINE_MODELS as readonly string[]).includes(m));
+  if (unknown.length > 0 || models.length === 0) throw new CommanderInvalidArgument(`unknown model(s) ${unknown.join(', ') || '(none)'}; models: ${ENGINE_MODELS.join(', ')}.`);
+  return models as EngineModel[];
+}
+
 export function buildBenchProgram(): Command {
   return new Command('npm run bench --')
     .description('Run the benchmarks (worker latency in workerd, load at concurrency 1-64, cold start with the model read from R2, Transformers.js, WASM vs native encoder, memory, scoring, CoOp step vs PyTorch, quantisation accuracy); print tables and write bench/results.json. Takes a few minutes; not part of npm test.')
     .option('--only <rows>', `comma-separated subset of: ${BENCH_ROWS.join(', ')}`, parseRows)
+    .option('--models <models>', `the engine row's models, comma-separated subset of: ${ENGINE_MODELS.join(', ')} (default: all)`, parseModels)
     .option('--quick', 'fewer repetitions (smoke run; figures are noisier)')
     .option('--out <file>', 'results file', resolve(REPO_ROOT, 'bench', 'results.json'))
     .option('--json', 'print the results JSON instead of the tables')
@@ -43,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const flags = program.opts<BenchFlags>();
   try {
-    const results = await runBench({ rows: flags.only ?? [...BENCH_ROWS], quick: flags.quick ?? false, out: flags.out, log });
+    const results = await runBench({ rows: flags.only ?? [...BENCH_ROWS], engineModels: flags.models ?? [...ENGINE_MODELS], quick: flags.quick ?? false, out: flags.out, log });
     process.stdout.write(flags.json ? `${JSON.stringify(results)}\n` : `${formatResults(results)}\n`);
     log(`wrote ${flags.out}`);
     return 0;

@@ -29,8 +29,14 @@ import { runLoad, type LoadResult } from './rows/load.ts';
 export const BENCH_ROWS = ['worker', 'load', 'r2', 'engine', 'transformers', 'encoder', 'memory', 'scoring', 'coop', 'accuracy'] as const;
 export type BenchRow = (typeof BENCH_ROWS)[number];
 
+/** The engine row's models. */
+export const ENGINE_MODELS = ['tiny-clip-cifar10', 'vit-b-32', 'vit-b-16'] as const;
+export type EngineModel = (typeof ENGINE_MODELS)[number];
+
 export interface BenchOptions {
   readonly rows: readonly BenchRow[];
+  /** The engine row's models (default all). */
+  readonly engineModels?: readonly EngineModel[];
   /** Fewer repetitions (for a smoke run). */
   readonly quick: boolean;
   readonly out: string;
@@ -256,9 +262,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
       models.push({ model, dir, int8, edgeVit, labelSets: { edgeVit: edgeSets.files.cifar10, int8: sets.files.cifar10 }, cosineImages, reps });
     };
     const q = opts.quick;
-    await add('tiny-clip-cifar10', DEFAULT_MODEL_DIR, defaultSets, q ? 20 : 200, q ? { n: 10, warmup: 3 } : { n: 40, warmup: 10 });
-    await add('vit-b-32', await ensureVitB32(log), vitSets, q ? 8 : 32, q ? { n: 3, warmup: 2 } : { n: 12, warmup: 4 });
-    await add('vit-b-16', await ensureSynth('vit-b-16', log), undefined, q ? 4 : 16, q ? { n: 2, warmup: 1 } : { n: 6, warmup: 2 });
+    const engineModels = opts.engineModels ?? ENGINE_MODELS;
+    if (engineModels.includes('tiny-clip-cifar10')) await add('tiny-clip-cifar10', DEFAULT_MODEL_DIR, defaultSets, q ? 20 : 200, q ? { n: 10, warmup: 3 } : { n: 40, warmup: 10 });
+    if (engineModels.includes('vit-b-32')) await add('vit-b-32', await ensureVitB32(log), vitSets, q ? 8 : 32, q ? { n: 3, warmup: 2 } : { n: 12, warmup: 4 });
+    if (engineModels.includes('vit-b-16')) await add('vit-b-16', await ensureSynth('vit-b-16', log), undefined, q ? 4 : 16, q ? { n: 2, warmup: 1 } : { n: 6, warmup: 2 });
     results.engine = await runEngine(models, jpeg, jpegPath, CIFAR_TEST, log);
   });
 

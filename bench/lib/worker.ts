@@ -88,6 +88,8 @@ export function freePort(): Promise<number> {
 
 export interface RunningWorker {
   readonly url: string;
+  /** The DevTools inspector's port (bench/lib/inspector.ts reads the isolate's heap through it). */
+  readonly inspectorPort: number;
   readonly process: ChildProcess;
   /** Seconds from spawning wrangler to its "Ready" line (bundling + workerd start). */
   readonly startSeconds: number;
@@ -143,10 +145,11 @@ export async function startWorker(configPath: string, timeoutMs = 240_000, env: 
 
 async function startWorkerOnce(configPath: string, timeoutMs: number, env: Readonly<Record<string, string>>): Promise<RunningWorker> {
   const port = await freePort();
+  const inspectorPort = await freePort();
   const started = performance.now();
   const wrangler = join(REPO_ROOT, 'node_modules', '.bin', 'wrangler');
   if (!existsSync(wrangler)) throw new Error('wrangler is not installed (npm install first)');
-  const child = spawn(wrangler, ['dev', '--config', configPath, '--port', String(port), '--ip', '127.0.0.1', '--show-interactive-dev-session=false'], {
+  const child = spawn(wrangler, ['dev', '--config', configPath, '--port', String(port), '--inspector-port', String(inspectorPort), '--ip', '127.0.0.1', '--show-interactive-dev-session=false'], {
     cwd: REPO_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -173,6 +176,7 @@ async function startWorkerOnce(configPath: string, timeoutMs: number, env: Reado
   const startSeconds = (performance.now() - started) / 1000;
   return {
     url,
+    inspectorPort,
     process: child,
     startSeconds,
     workerdMemory() {

@@ -30,6 +30,7 @@ import { initNodeImageCodecs } from '../../src/train/image-codecs-node.ts';
 import { AdminClient } from '../../src/train/publish/admin-client.ts';
 import { readModelFolder } from '../../src/train/publish/model-folder.ts';
 import { median, round, summarize, timeRuns } from '../lib/stats.ts';
+import { InspectorClient, isolateBytes, type IsolateHeap } from '../lib/inspector.ts';
 import { classifyOnce, startWorker } from '../lib/worker.ts';
 import { REPO_ROOT } from '../lib/paths.ts';
 import { runEncoder } from './encoder.ts';
@@ -78,6 +79,8 @@ export interface EngineRow {
   images_for_cosine: number;
   /** workerd only: the worker's own whole request (decode, preprocess, encode, score) and its ratio to encode. */
   request_total_ms_p50?: number;
+  /** workerd only: the worker's stages (timings_ms), median of each. */
+  request_split_ms_p50?: { decode: number; preprocess: number; encode: number; score: number; total: number };
   request_over_encode?: number;
   request_wall_ms_p50?: number;
   ortweb_request_total_ms_p50?: number;
@@ -86,6 +89,16 @@ export interface EngineRow {
   ortweb_usd_per_million?: number;
   workers_ai_resnet50_usd_per_million?: number;
   isolate_estimate?: { load_peak_bytes: number; steady_peak_bytes: number; engine_wasm_bytes: number; other_wasm_bytes: number; js_heap_used_bytes: number };
+  /** workerd only: the isolate's memory measured inside workerd (V8's Runtime.getHeapUsage through the inspector), sampled during the cold request (model load) and after the warm ones. */
+  /**
+   * workerd only: the isolate's memory measured inside workerd: V8's Runtime.getHeapUsage through the
+   * inspector (JS heap + embedder + ArrayBuffer backing stores) plus the WASM memories /healthz
+   * reports (encoder + image decoders; V8 does not count them as backing stores). `live_*`: right
+   * after a full GC (bench/lib/gc-entry.ts), once the model has loaded and after the warm requests;
+   * `raw_*`: peaks without a GC, sampled during the cold request's load and after every warm request,
+   * so they include buffers V8 had not collected yet.
+   */
+  isolate_workerd?: { wasm_bytes: number; live_after_load_bytes: number; live_steady_bytes: number; raw_load_peak_bytes: number; raw_steady_peak_bytes: number; samples: number; heaps: { after_load_gc: IsolateHeap; steady_gc: IsolateHeap; steady_no_gc: IsolateHeap } };
 }
 
 interface MemoryChild { top: string; relaxed: boolean; engineWasmBytes: number; otherWasmBytes: number; jsHeapUsed: number; loadPeak: number; steadyPeak: number }
@@ -147,11 +160,14 @@ interface WorkerdFigures {
   cold: { wallMs: number; total: number; load: Record<string, number> | null };
   encode: number;
   total: number;
+  split: { decode: number; preprocess: number; encode: number; score: number; total: number };
   wall: number;
   plainEncode: number;
   relaxed: boolean;
   plainRelaxed: boolean;
   wasmMemory: number;
+  decoderWasm: number;
+  isolate: { loadPeak: number; steadyPeak: number; samples: number; steady: IsolateHeap; afterLoad: IsolateHeap; live: IsolateHeap };
   ortEncode: number;
   ortTotal: number;
 }
@@ -179,25 +195,57 @@ async function workerd(m: EngineBenchModel, jpeg: Uint8Array<ArrayBuffer>, log: 
       }
     }
     const run = async (sha: string, labelSet: string, extra: Record<string, string> = {}) => {
-      const worker = await startWorker(writeConfig(dir, vars(sha, extra)));
+      // --expose-gc and the bench entry's GET /__bench/gc: heap figures of live memory after a full GC.
+      const worker = await startWorker(writeConfig(dir, vars(sha, extra), { gcRoute: true }), undefined, { MINIFLARE_WORKERD_V8_FLAGS: '--expose-gc' });
+      const inspector = await InspectorClient.connect(worker.inspectorPort);
       try {
-        const first = await classifyOnce(worker.url, jpeg, labelSet, key);
+        // The isolate's memory while the first request loads the model from R2: sampled every 20 ms
+        // (the isolate answers between R2 chunks), then once more when the request has finished.
+        let loading = true;
+        let loadPeak = 0;
+        let samples = 0;
+        const sample = async () => { loadPeak = Math.max(loadPeak, isolateBytes(await inspector.heap())); samples++; };
+        const sampler = (async () => { while (loading) { await sample(); await new Promise((r) => setTimeout(r, 20)); } })();
+        const first = await classifyOnce(worker.url, jpeg, labelSet, key).finally(() => { loading = false; });
+        await sampler;
+        await sample();
+        const gc = async () => {
+          // Twice, then a pause: V8 frees ArrayBuffer backing stores on a sweeper thread after the GC.
+          for (let i = 0; i < 2; i++) {
+            const r = await fetch(`${worker.url}/__bench/gc`);
+            if (!r.ok) throw new Error(`/__bench/gc answered ${r.status}: ${await r.text()}`);
+            await new Promise((res) => setTimeout(res, 200));
+          }
+          return inspector.heap();
+        };
+        const afterLoad = await gc();
         const h0 = (await (await fetch(`${worker.url}/healthz`)).json()) as { model_load_ms?: Record<string, number> };
         for (let i = 0; i < m.reps.warmup; i++) await classifyOnce(worker.url, jpeg, labelSet, key);
         const runs = [];
-        for (let i = 0; i < m.reps.n; i++) runs.push(await classifyOnce(worker.url, jpeg, labelSet, key));
-        const h = (await (await fetch(`${worker.url}/healthz`)).json()) as { engine_relaxed_simd?: boolean | null; wasm_memory_bytes?: number | null };
+        let steadyPeak = 0;
+        let steady = await inspector.heap();
+        for (let i = 0; i < m.reps.n; i++) {
+          runs.push(await classifyOnce(worker.url, jpeg, labelSet, key));
+          steady = await inspector.heap();
+          steadyPeak = Math.max(steadyPeak, isolateBytes(steady));
+        }
+        const live = await gc();
+        const h = (await (await fetch(`${worker.url}/healthz`)).json()) as { engine_relaxed_simd?: boolean | null; wasm_memory_bytes?: number | null; image_decoder_wasm_bytes?: number };
         return {
+          isolate: { loadPeak, steadyPeak, samples, steady, afterLoad, live },
           cold: { wallMs: round(first.wallMs), total: first.timings.total, load: h0.model_load_ms ?? null },
           encode: median(runs.map((r) => r.timings.encode)),
           total: median(runs.map((r) => r.timings.total)),
+          split: { decode: median(runs.map((r) => r.timings.decode)), preprocess: median(runs.map((r) => r.timings.preprocess)), encode: median(runs.map((r) => r.timings.encode)), score: median(runs.map((r) => r.timings.score)), total: median(runs.map((r) => r.timings.total)) },
           wall: round(median(runs.map((r) => r.wallMs))),
           relaxed: h.engine_relaxed_simd === true,
           wasmMemory: h.wasm_memory_bytes ?? 0,
+          decoderWasm: h.image_decoder_wasm_bytes ?? 0,
         };
       } catch (err) {
         throw new Error(`${(err as Error).message}\n--- wrangler output ---\n${worker.log().slice(-3000)}`);
       } finally {
+        inspector.close();
         await worker.stop();
       }
     };
@@ -207,7 +255,7 @@ async function workerd(m: EngineBenchModel, jpeg: Uint8Array<ArrayBuffer>, log: 
     const plain = await run(edge.sha256, 'edge', { EDGE_VIT_SIMD: 'plain' });
     log(`engine row, workerd: ${m.model} int8 on onnxruntime-web`);
     const ort = await run(onnx.sha256, 'ortweb');
-    return { cold: relaxed.cold, encode: relaxed.encode, total: relaxed.total, wall: relaxed.wall, plainEncode: plain.encode, relaxed: relaxed.relaxed, plainRelaxed: plain.relaxed, wasmMemory: relaxed.wasmMemory, ortEncode: ort.encode, ortTotal: ort.total };
+    return { cold: relaxed.cold, encode: relaxed.encode, total: relaxed.total, split: relaxed.split, wall: relaxed.wall, plainEncode: plain.encode, relaxed: relaxed.relaxed, plainRelaxed: plain.relaxed, wasmMemory: relaxed.wasmMemory, decoderWasm: relaxed.decoderWasm, isolate: relaxed.isolate, ortEncode: ort.encode, ortTotal: ort.total };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -262,11 +310,19 @@ export async function runEngine(models: readonly EngineBenchModel[], jpeg: Uint8
       speedup_vs_ortweb: round(w.ortEncode / Math.max(w.encode, 0.5)),
       relaxed: w.relaxed && !w.plainRelaxed,
       wasm_memory_bytes: w.wasmMemory,
-      // The engine's WASM memory as workerd reports it (/healthz) + the rest of the Node worker-path
-      // process's peak (MozJPEG's WASM memory, the JS heap, the chunk in flight): workerd does not
-      // report an isolate's JS heap (wrangler dev's inspector refused Node's WebSocket here).
-      isolate_bytes_peak: Math.max(mem.loadPeak, mem.steadyPeak) - mem.engineWasmBytes + w.wasmMemory,
+      // Measured inside workerd, live memory (after a full GC): see isolate_workerd.
+      isolate_bytes_peak: Math.max(isolateBytes(w.isolate.afterLoad), isolateBytes(w.isolate.live)) + w.wasmMemory + w.decoderWasm,
+      isolate_workerd: {
+        wasm_bytes: w.wasmMemory + w.decoderWasm,
+        live_after_load_bytes: isolateBytes(w.isolate.afterLoad) + w.wasmMemory + w.decoderWasm,
+        live_steady_bytes: isolateBytes(w.isolate.live) + w.wasmMemory + w.decoderWasm,
+        raw_load_peak_bytes: w.isolate.loadPeak + w.wasmMemory + w.decoderWasm,
+        raw_steady_peak_bytes: w.isolate.steadyPeak + w.wasmMemory + w.decoderWasm,
+        samples: w.isolate.samples,
+        heaps: { after_load_gc: w.isolate.afterLoad, steady_gc: w.isolate.live, steady_no_gc: w.isolate.steady },
+      },
       request_total_ms_p50: w.total,
+      request_split_ms_p50: w.split,
       request_over_encode: round(w.total / Math.max(w.encode, 0.5)),
       request_wall_ms_p50: w.wall,
       ortweb_request_total_ms_p50: w.ortTotal,

@@ -87,12 +87,14 @@ export function modelFromR2Cases(p: { defaultLabelSet: string; vitInt8: EncoderF
 }
 
 /** The repo's wrangler.toml with the entry made absolute, local vars added, in `dir` (so its .wrangler/state is there too). */
-export function writeConfig(dir: string, vars: Record<string, string>): string {
+export function writeConfig(dir: string, vars: Record<string, string>, opts: { gcRoute?: boolean } = {}): string {
   const base = readFileSync(join(REPO_ROOT, 'wrangler.toml'), 'utf8');
   const main = /^main\s*=\s*"([^"]+)"/m.exec(base)?.[1];
   if (!main || !/^\[vars\]$/m.test(base)) throw new Error('wrangler.toml has no main entry or no [vars] section');
   const extra = Object.entries(vars).map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join('\n');
-  let toml = base.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(join(REPO_ROOT, main))}`);
+  // gcRoute: the production worker wrapped by bench/lib/gc-entry.ts (adds GET /__bench/gc).
+  const entry = opts.gcRoute ? join(REPO_ROOT, 'bench', 'lib', 'gc-entry.ts') : join(REPO_ROOT, main);
+  let toml = base.replace(/^main\s*=.*$/m, `main = ${JSON.stringify(entry)}`);
   for (const k of Object.keys(vars)) toml = toml.replace(new RegExp(`^${k}\\s*=.*\\n`, 'm'), '');
   toml = toml.replace(/^\[vars\]$/m, `[vars]\n${extra}`);
   const path = join(dir, 'wrangler.toml');
