@@ -343,18 +343,28 @@ export function formatEngine(rows: readonly EngineRow[]): string[] {
   const lines = [
     'edge-vit engine vs onnxruntime-web int8 vs onnxruntime-node int8 (one thread), the bench JPEG (640x480), encode p50 ms; workerd figures are the worker\'s own timings_ms (whole ms)',
     '',
-    '| model | runtime | engine (relaxed) | engine (plain SIMD) | onnxruntime-web int8 | onnxruntime-node int8 | ortweb / engine | relaxed ran | WASM memory MiB | isolate peak MiB | cosine min vs fp32 (engine / ort int8, images) |',
+    '| model | runtime | engine (relaxed) | engine (plain SIMD) | onnxruntime-web int8 | onnxruntime-node int8 | ortweb / engine | relaxed ran | WASM memory MiB | isolate peak MiB (workerd: live; node-wasm: estimate) | cosine min vs fp32 (engine / ort int8, images) |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |',
   ];
   for (const r of rows) {
     lines.push(`| ${r.model} | ${r.runtime} | ${f(r.engine_encode_ms_p50)} | ${f(r.engine_plain_simd_encode_ms_p50)} | ${f(r.ortweb_int8_encode_ms_p50)} | ${f(r.ortnode_int8_encode_ms_p50)} | ${r.speedup_vs_ortweb.toFixed(2)}x | ${r.relaxed ? 'yes' : 'no'} | ${mib(r.wasm_memory_bytes)} | ${mib(r.isolate_bytes_peak)} | ${r.cosine_min_vs_fp32.toFixed(6)} / ${r.ortint8_cosine_min_vs_fp32.toFixed(6)} (${r.images_for_cosine}) |`);
   }
   lines.push('', 'In workerd (wrangler dev, model from local R2): whole request vs encode, cold start, cost per million classifications at Workers Standard prices ($0.02 per million CPU-ms + $0.30 per million requests; Workers AI resnet-50: $2.81)', '');
-  lines.push('| model | engine encode | whole request (worker) | request / encode | wall p50 | cold start wall | cold: model load (fetch / verify / engine) | $ per million (engine) | $ per million (onnxruntime-web int8, request ' + 'ms) | Workers AI resnet-50 |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |');
+  lines.push('| model | engine encode | whole request (worker) | request / encode | decode / preprocess / score | wall p50 | cold start wall | cold: model load (fetch / verify / engine) | $ per million (engine) | $ per million (onnxruntime-web int8, request ' + 'ms) | Workers AI resnet-50 |');
+  lines.push('| --- | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: | --- | ---: |');
   for (const r of rows.filter((x) => x.runtime === 'workerd')) {
     const l = r.cold_start?.model_load_ms;
-    lines.push(`| ${r.model} | ${f(r.engine_encode_ms_p50)} | ${f(r.request_total_ms_p50)} | ${r.request_over_encode?.toFixed(2)}x | ${f(r.request_wall_ms_p50)} | ${f(r.cold_start?.wall_ms)} | ${l ? `${f(l.total)} (${f(l.fetch)} / ${f(l.verify)} / ${f(l.session)})` : '?'} | $${r.usd_per_million?.toFixed(2)} | $${r.ortweb_usd_per_million?.toFixed(2)} (${f(r.ortweb_request_total_ms_p50)} ms) | $${r.workers_ai_resnet50_usd_per_million?.toFixed(2)} |`);
+    const sp = r.request_split_ms_p50;
+    lines.push(`| ${r.model} | ${f(r.engine_encode_ms_p50)} | ${f(r.request_total_ms_p50)} | ${r.request_over_encode?.toFixed(2)}x | ${sp ? `${f(sp.decode)} / ${f(sp.preprocess)} / ${f(sp.score)}` : '-'} | ${f(r.request_wall_ms_p50)} | ${f(r.cold_start?.wall_ms)} | ${l ? `${f(l.total)} (${f(l.fetch)} / ${f(l.verify)} / ${f(l.session)})` : '?'} | $${r.usd_per_million?.toFixed(2)} | $${r.ortweb_usd_per_million?.toFixed(2)} (${f(r.ortweb_request_total_ms_p50)} ms) | $${r.workers_ai_resnet50_usd_per_million?.toFixed(2)} |`);
+  }
+  lines.push('', 'Isolate memory, MiB: in workerd (V8 Runtime.getHeapUsage through the inspector + the WASM memories from /healthz; live = right after a full GC, raw = peak without one, so uncollected buffers count) and the Node estimate of the worker path (engine-memory-child.ts; Node\'s own heap included)', '');
+  lines.push('| model | WASM (encoder + decoders) | workerd live after load | workerd live, steady | workerd raw peak, load | workerd raw peak, steady | Node estimate: load peak / steady peak |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const r of rows.filter((x) => x.runtime === 'workerd')) {
+    const w = r.isolate_workerd;
+    const n = rows.find((x) => x.runtime === 'node-wasm' && x.model === r.model)?.isolate_estimate;
+    if (!w) continue;
+    lines.push(`| ${r.model} | ${mib(w.wasm_bytes)} | ${mib(w.live_after_load_bytes)} | ${mib(w.live_steady_bytes)} | ${mib(w.raw_load_peak_bytes)} | ${mib(w.raw_steady_peak_bytes)} | ${n ? `${mib(n.load_peak_bytes)} / ${mib(n.steady_peak_bytes)}` : '-'} |`);
   }
   lines.push('');
   return lines;
