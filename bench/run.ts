@@ -254,18 +254,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 
   if (want('engine')) await attempt('engine', async () => {
     const models: EngineBenchModel[] = [];
-    const add = async (model: string, dir: string, int8Sets: BenchLabelSets | undefined, cosineImages: number, reps: { n: number; warmup: number }) => {
+    const add = async (model: string, dir: string, int8Sets: BenchLabelSets | undefined, cosineImages: number, reps: { n: number; warmup: number }, memoryRequests: number) => {
       const int8 = ensureVariant(dir, model, 'int8', log);
       const sets = int8Sets ?? (await ensureLabelSets(int8.dir, `${model}-int8`, log));
       const edgeVit = ensureEdgeVit(dir, model, log);
       const edgeSets = await ensureLabelSets(edgeVit.dir, `${model}-edge-vit`, log, sets);
-      models.push({ model, dir, int8, edgeVit, labelSets: { edgeVit: edgeSets.files.cifar10, int8: sets.files.cifar10 }, cosineImages, reps });
+      models.push({ model, dir, int8, edgeVit, labelSets: { edgeVit: edgeSets.files.cifar10, int8: sets.files.cifar10 }, cosineImages, reps, memoryRequests });
     };
     const q = opts.quick;
     const engineModels = opts.engineModels ?? ENGINE_MODELS;
-    if (engineModels.includes('tiny-clip-cifar10')) await add('tiny-clip-cifar10', DEFAULT_MODEL_DIR, defaultSets, q ? 20 : 200, q ? { n: 10, warmup: 3 } : { n: 40, warmup: 10 });
-    if (engineModels.includes('vit-b-32')) await add('vit-b-32', await ensureVitB32(log), vitSets, q ? 8 : 32, q ? { n: 3, warmup: 2 } : { n: 12, warmup: 4 });
-    if (engineModels.includes('vit-b-16')) await add('vit-b-16', await ensureSynth('vit-b-16', log), undefined, q ? 4 : 16, q ? { n: 2, warmup: 1 } : { n: 6, warmup: 2 });
+    if (engineModels.includes('tiny-clip-cifar10')) await add('tiny-clip-cifar10', DEFAULT_MODEL_DIR, defaultSets, q ? 20 : 200, q ? { n: 10, warmup: 3 } : { n: 40, warmup: 10 }, q ? 20 : 150);
+    if (engineModels.includes('vit-b-32')) await add('vit-b-32', await ensureVitB32(log), vitSets, q ? 8 : 32, q ? { n: 3, warmup: 2 } : { n: 12, warmup: 4 }, q ? 20 : 120);
+    if (engineModels.includes('vit-b-16')) await add('vit-b-16', await ensureSynth('vit-b-16', log), undefined, q ? 4 : 16, q ? { n: 2, warmup: 1 } : { n: 6, warmup: 2 }, q ? 10 : 60);
     results.engine = await runEngine(models, jpeg, jpegPath, CIFAR_TEST, log);
   });
 
