@@ -46,7 +46,7 @@ function layout(at: number, end: number, srcBytes: number, cols: number, rows: n
 }
 
 export class EdgeVitPreprocessor {
-  /** Images preprocessed by the WASM kernels and by the JS fallback (for tests and /healthz-style checks). */
+  /** Images preprocessed by the WASM kernels and by the JS fallback (tests check which path ran). */
   readonly counts = { wasm: 0, js: 0 };
 
   constructor(
