@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { argmax, headLogits } from '../../../src/core/scoring.ts';
 import type { ScorableLabelSet } from '../../../src/core/labelset/head.ts';
-import { classAdaptiveWeights, trainLinearZs } from '../../../src/train/heads/linear-zs.ts';
+import { classAdaptiveWeights, LINEAR_ZS_DEFAULTS, pullFactor, trainLinearZs } from '../../../src/train/heads/linear-zs.ts';
 import { buildTipAdapter, searchAlphaBeta, trainTipAdapterF } from '../../../src/train/heads/tip-adapter.ts';
 import type { HeadTrainData, TextPrior } from '../../../src/train/heads/types.ts';
 import { normal, rngFor } from '../../../src/train/random.ts';
@@ -73,6 +73,22 @@ describe('heads on a separable toy problem whose text prior is wrong for one cla
     expect(h.loss.at(-1)!).toBeLessThan(h.loss[0]!);
     const lambda = classAdaptiveWeights(train, prior);
     expect(lambda[2]!).toBeLessThan(lambda[0]!); // class-adaptive: the class the prompts miss is held less
+  });
+  it('linear-zs is a MAP estimate: the pull to the prompts shrinks as 1/K (K0 = 2 images per class)', () => {
+    expect(LINEAR_ZS_DEFAULTS.priorShots).toBe(2);
+    expect(pullFactor(10, 10)).toBe(2); // 1 shot: twice CLAP's pull
+    expect(pullFactor(20, 10)).toBe(1); // 2 shots: CLAP's
+    expect(pullFactor(160, 10)).toBe(1 / 8); // 16 shots: an eighth
+    const distance = (w: Float32Array) => Math.hypot(...Array.from(w, (x, j) => x - prior.classEmbeddings[j]!));
+    const map = trainLinearZs(train, prior, { seed: 1 });
+    expect(map.settings['pull_factor']).toBeCloseTo(2 / 8, 12);
+    // CLAP's fixed pull (mean CE + lambda) is the prior weighing K images per class.
+    const clap = trainLinearZs(train, prior, { seed: 1, priorShots: 8 });
+    expect(clap.settings['pull_factor']).toBe(1);
+    expect(distance(map.classEmbeddings)).toBeGreaterThan(1.5 * distance(clap.classEmbeddings));
+    // Same data, more of it (the 8 shots twice): the fixed prior counts for less, the head moves further.
+    const doubled = { ...train, feats: [...train.feats, ...train.feats], labels: [...train.labels, ...train.labels] };
+    expect(distance(trainLinearZs(doubled, prior, { seed: 1 }).classEmbeddings)).toBeGreaterThan(distance(map.classEmbeddings));
   });
   it('tip-adapter (training-free) beats zero-shot, with alpha found by leave-one-out search', () => {
     const h = buildTipAdapter(train, prior);
