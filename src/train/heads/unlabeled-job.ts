@@ -106,7 +106,7 @@ export async function runUnlabeledJob(ckpt: ClipCheckpoint, o: UnlabeledJobOptio
       // judged against their own pseudo-labels they would always win.
       const candidates = AUTO_CANDIDATES.filter((c) => c !== 'zeroshot' && c !== 'ensemble');
       const cv = crossValidate(pl.data, { zeroshot: prior, ensemble }, candidates, o.seed);
-      const w = pickWinner(cv.scores);
+      const w = pickWinner(cv);
       method = w.method as FeatureHeadId;
       selection = { winner: w.method, folds: cv.folds, candidates: cv.scores };
     }

@@ -82,8 +82,8 @@ export interface RunSummary {
   /** The method of the label set trained (for `auto`: the winner). */
   method: string;
   requested_method: PublishMethod;
-  /** `--method auto`: each candidate's accuracy by cross-validation on the training images (never the held-out ones). */
-  candidates: { method: string; validation_accuracy: number; seconds: number }[] | null;
+  /** `--method auto`: each candidate's accuracy and log-likelihood (what ranks them) by cross-validation on the training images (never the held-out ones). */
+  candidates: { method: string; validation_accuracy: number; validation_log_likelihood: number; seconds: number }[] | null;
   target: string;
   model_id: string;
   model_sha256: string;
@@ -271,7 +271,7 @@ function reportStep(
     gate: gate.verdict,
     settings: {
       method: trainedMethod, requested_method: o.method, seed: o.seed, target: data.target.baseUrl, ...(coopSummary ? { ...coopSummary, requested_shots: o.shots } : {}),
-      ...(head.selection ? Object.fromEntries(head.selection.candidates.map((c) => [`validation: ${c.method}`, `${(c.validation_accuracy * 100).toFixed(1)}%${c.method === head.selection!.winner ? ' (chosen)' : ''} (${head.selection!.folds}-fold cross-validation on the training images)`])) : {}),
+      ...(head.selection ? Object.fromEntries(head.selection.candidates.map((c) => [`validation: ${c.method}`, `${(c.validation_accuracy * 100).toFixed(1)}%, log-likelihood ${c.validation_log_likelihood.toFixed(3)}${c.method === head.selection!.winner ? ' (chosen)' : ''} (${head.selection!.folds}-fold cross-validation on the training images)`])) : {}),
     },
   };
   const save = () => {
@@ -364,7 +364,7 @@ export async function trainAndPublish(o: TrainAndPublishOptions, ctx: PipelineCo
     return { held, fitted };
   });
   const head = fitted.head;
-  if (head.selection) ui.info(`auto: ${head.selection.folds}-fold cross-validation on the training images: ${head.selection.candidates.map((c) => `${c.method} ${(c.validation_accuracy * 100).toFixed(1)}%`).join(', ')}; chose ${head.selection.winner}`);
+  if (head.selection) ui.info(`auto: ${head.selection.folds}-fold cross-validation on the training images: ${head.selection.candidates.map((c) => `${c.method} ${(c.validation_accuracy * 100).toFixed(1)}% (log-lik ${c.validation_log_likelihood.toFixed(3)})`).join(', ')}; chose ${head.selection.winner}`);
   if (method.usesImages) ui.info(`trained ${head.artifact.method} (${head.steps} steps) in ${head.trainSeconds.toFixed(1)} s${head.lossPerEpoch.length ? `; final loss ${head.lossPerEpoch.at(-1)?.toFixed(4)}` : ''}`);
 
   const evaluation = evaluateStep(held, split, fitted, o, method);

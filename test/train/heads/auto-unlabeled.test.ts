@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeLabelSet } from '../../../src/core/labelset/artifact.ts';
-import { assignFolds, crossValidate, pickWinner } from '../../../src/train/heads/auto.ts';
+import { assignFolds, crossValidate, pickWinner, type AutoCandidate, type CrossValidation } from '../../../src/train/heads/auto.ts';
 import { ensembleSoftLabel, pseudoLabel } from '../../../src/train/heads/unlabeled.ts';
 import type { HeadTrainData, TextPrior } from '../../../src/train/heads/types.ts';
 import { normal, rngFor } from '../../../src/train/random.ts';
+import { expectConsistentWinner } from '../../helpers/auto-winner.ts';
 
 const run = promisify(execFile);
 const D = 6;
@@ -38,12 +39,32 @@ describe('auto: cross-validation on the training images', () => {
     const wrong = prior([centre(0), centre(1), centre(1).map((x, k) => x + (k === 2 ? 0.2 : 0))]);
     const cv = crossValidate(data, { zeroshot: wrong, ensemble: wrong }, ['zeroshot', 'ensemble', 'linear-zs', 'tip-adapter'], 1);
     expect(cv.folds).toBe(5);
-    const winner = pickWinner(cv.scores);
+    const winner = pickWinner(cv);
     expect(['linear-zs', 'tip-adapter']).toContain(winner.method);
     expect(winner.validation_accuracy).toBeGreaterThan(cv.scores[0]!.validation_accuracy + 0.2);
-    const right = prior([centre(0), centre(1), centre(2)]);
-    const cv2 = crossValidate(data, { zeroshot: right, ensemble: right }, ['zeroshot', 'ensemble', 'linear-zs'], 1);
-    expect(pickWinner(cv2.scores).method).toBe('zeroshot'); // ties go to the simpler candidate
+    expect(winner.validation_log_likelihood).toBeGreaterThan(cv.scores[0]!.validation_log_likelihood);
+    // Per-image log-likelihoods line up with the pooled score.
+    const ll = cv.perImage.get(winner.method)!;
+    expect(ll).toHaveLength(labels.length);
+    expect(ll.reduce((a, x) => a + x, 0) / ll.length).toBeCloseTo(winner.validation_log_likelihood, 10);
+  });
+  it('ranks by log-likelihood; a prompt classifier wins only when it beats the best head by more than 2 standard errors', () => {
+    const score = (method: AutoCandidate, ll: number[], acc: number) => ({ method, validation_accuracy: acc, validation_log_likelihood: ll.reduce((a, x) => a + x, 0) / ll.length, seconds: 0 });
+    const make = (rows: [AutoCandidate, number[], number][]): CrossValidation => ({ folds: 5, scores: rows.map(([m, ll, acc]) => score(m, ll, acc)), perImage: new Map(rows.map(([m, ll]) => [m, Float64Array.from(ll)])) });
+    const head = [-1.0, -1.2, -0.8, -1.1, -0.9, -1.0, -1.3, -0.7];
+    // Higher accuracy but lower log-likelihood does not win among heads.
+    const heads = make([['linear-zs', head, 0.5], ['tip-adapter', head.map((x) => x - 0.5), 0.6]]);
+    expect(pickWinner(heads).method).toBe('linear-zs');
+    // Zero-shot slightly better on average (noisy paired difference): the head is kept.
+    const noisy = head.map((x, i) => x + (i % 2 ? 0.3 : -0.25));
+    expect(pickWinner(make([['zeroshot', noisy, 0.9], ['linear-zs', head, 0.5]])).method).toBe('linear-zs');
+    // Zero-shot consistently better (every image by 0.2 +- 0.01): it wins.
+    const clear = head.map((x, i) => x + 0.2 + (i % 2 ? 0.01 : -0.01));
+    expect(pickWinner(make([['zeroshot', clear, 0.5], ['linear-zs', head, 0.5]])).method).toBe('zeroshot');
+    // The margin is a parameter: with 0 standard errors the noisy prompt wins too.
+    expect(pickWinner(make([['zeroshot', noisy, 0.9], ['linear-zs', head, 0.5]]), 0).method).toBe('zeroshot');
+    // No trained head among the candidates: the best prompt.
+    expect(pickWinner(make([['zeroshot', head, 0.5], ['ensemble', clear, 0.5]])).method).toBe('ensemble');
   });
 });
 
@@ -76,10 +97,9 @@ describe('train --method auto and --unlabeled (CLI, default model, shared CIFAR-
   it('auto prints the winner as method, with every candidate\'s validation accuracy', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'pe-auto-')), 'a.safetensors');
     const { stdout } = await run('node', ['bin/prompt-edge.mjs', 'train', '--method', 'auto', '--data', `${ds}/train`, '--shots', '2', '--seed', '1', '--no-cache', '--json', '--out', out]);
-    const doc = JSON.parse(stdout) as { method: string; candidates: { method: string; validation_accuracy: number }[]; head?: { kind: string } };
+    const doc = JSON.parse(stdout) as { method: string; candidates: { method: string; validation_accuracy: number; validation_log_likelihood: number }[]; head?: { kind: string } };
     expect(doc.candidates.map((c) => c.method)).toEqual(['zeroshot', 'ensemble', 'linear-zs', 'tip-adapter', 'tip-adapter-f']);
-    const best = Math.max(...doc.candidates.map((c) => c.validation_accuracy));
-    expect(doc.candidates.find((c) => c.method === doc.method)!.validation_accuracy).toBe(best);
+    expectConsistentWinner(doc.method, doc.candidates);
     const a = decodeLabelSet(await import('node:fs').then((fs) => new Uint8Array(fs.readFileSync(out))));
     expect(a.method).toBe(doc.method);
     expect(JSON.parse(a.extra['auto_candidates']!)).toHaveLength(5);

@@ -27,8 +27,9 @@ What it does, in order:
      and a tenant key for the live check is at hand (see "Tenant keys").
   3. trains or builds the label set. --method auto (the default) compares zeroshot, ensemble,
      linear-zs, tip-adapter and tip-adapter-f by 5-fold cross-validation on the training images
-     (never the held-out ones), trains the best on all of them, and lists every candidate's
-     validation accuracy in the output, summary.json and report.html. Or one method: coop or
+     (never the held-out ones), trains the best on all of them (by validation log-likelihood;
+     zeroshot and ensemble must beat the best head by 2 standard errors), and lists every
+     candidate's validation accuracy and log-likelihood in the output, summary.json and report.html. Or one method: coop or
      kgcoop (prompts learned through the text tower: minutes), linear-zs, tip-adapter,
      tip-adapter-f (seconds, on cached image features), zeroshot or ensemble (no training).
   4. evaluates it and the zero-shot baseline ("a photo of a {}.") on the held-out images, and writes
@@ -114,7 +115,7 @@ export function registerTrainAndPublishCommand(program: Command): void {
 function humanSummary(s: RunSummary, outDir: string, seedDefault: boolean): string {
   const live = s.live_check;
   return [
-    ...(s.candidates ? [`auto chose ${s.method} by cross-validation on the training images: ${s.candidates.map((c) => `${c.method} ${pct(c.validation_accuracy)}`).join(', ')}`] : []),
+    ...(s.candidates ? [`auto chose ${s.method} by cross-validation on the training images: ${s.candidates.map((c) => `${c.method} ${pct(c.validation_accuracy)} (log-lik ${c.validation_log_likelihood.toFixed(3)})`).join(', ')}`] : []),
     `${s.tenant}/${s.labelset}: ${s.method} ${pct(s.accuracy)} vs zero-shot ${pct(s.zeroshot_accuracy)} on ${s.eval.n} held-out images`,
     `seed ${s.seed}${seedDefault ? ' (the default; --seed <s> for another)' : ''}${s.shots !== null ? `, ${s.shots} shots` : ''}`,
     `published version ${s.published?.version ?? '-'} to ${s.target}`,

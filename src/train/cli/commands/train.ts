@@ -92,7 +92,7 @@ export function registerTrainCommand(program: Command): void {
       emit(f, doc, () => [
         `wrote ${f.out} (${a.method}, version ${a.version})`,
         `seed ${f.seed}${seedNote}, ${f.shots} shots${r.epochs ? `, ${r.epochs} epochs` : ''}`,
-        ...(r.selection ? [`auto: ${r.selection.folds}-fold cross-validation on the training images:`, ...r.selection.candidates.map((c) => `  ${c.method.padEnd(14)} ${(c.validation_accuracy * 100).toFixed(1).padStart(5)}%${c.method === r.selection!.winner ? '  <- chosen' : ''}`)] : []),
+        ...(r.selection ? [`auto: ${r.selection.folds}-fold cross-validation on the training images:`, ...r.selection.candidates.map((c) => `  ${c.method.padEnd(14)} ${(c.validation_accuracy * 100).toFixed(1).padStart(5)}%  log-likelihood ${c.validation_log_likelihood.toFixed(3)}${c.method === r.selection!.winner ? '  <- chosen' : ''}`)] : []),
         ...(r.eval ? [`accuracy on ${r.eval.coop.n} eval images: ${a.method} ${(r.eval.coop.accuracy * 100).toFixed(2)}%  vs zero-shot "a photo of a {}." ${(r.eval.zeroshot.accuracy * 100).toFixed(2)}%`] : []),
       ].join('\n'));
     });
@@ -153,12 +153,14 @@ Methods (all keep CLIP frozen; all but coop/kgcoop train in seconds on cached im
   kgcoop         CoOp + KgCoOp's knowledge-guided term (lambda 8) pulling the learned class
                  embeddings towards "a photo of a {}."; context starts from "a photo of a".
   linear-zs      linear head initialised from the zero-shot classifier, held near it by CLAP's
-                 class-adaptive constraint (no validation set needed).
+                 class-adaptive constraint as a fixed prior worth 2 images per class: the
+                 more shots, the weaker the pull (no validation set needed).
   tip-adapter    training-free cache of the shots; alpha/beta by leave-one-out search on them.
   tip-adapter-f  Tip-Adapter with the cache keys fine-tuned.
   auto           cross-validates zeroshot, ensemble, linear-zs, tip-adapter and tip-adapter-f on
-                 the training images (never --eval-data) and trains the best; the summary lists
-                 every candidate's validation accuracy.
+                 the training images (never --eval-data) and trains the best by validation
+                 log-likelihood (the prompts must beat the best head by 2 standard errors);
+                 the summary lists every candidate's validation accuracy and log-likelihood.
 
 Examples:
   npx prompt-edge train --method auto --data ../shared/datasets/cifar10-sketch-fewshot/train \\
