@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { argmax, headLogits } from '../../../src/core/scoring.ts';
 import type { ScorableLabelSet } from '../../../src/core/labelset/head.ts';
-import { classAdaptiveWeights, LINEAR_ZS_DEFAULTS, pullFactor, trainLinearZs } from '../../../src/train/heads/linear-zs.ts';
+import { classAdaptiveWeights, classBalancedMean, LINEAR_ZS_DEFAULTS, pullFactor, trainLinearZs } from '../../../src/train/heads/linear-zs.ts';
 import { buildTipAdapter, searchAlphaBeta, trainTipAdapterF } from '../../../src/train/heads/tip-adapter.ts';
 import type { HeadTrainData, TextPrior } from '../../../src/train/heads/types.ts';
 import { normal, rngFor } from '../../../src/train/random.ts';
@@ -74,14 +74,14 @@ describe('heads on a separable toy problem whose text prior is wrong for one cla
     const lambda = classAdaptiveWeights(train, prior);
     expect(lambda[2]!).toBeLessThan(lambda[0]!); // class-adaptive: the class the prompts miss is held less
   });
-  it('linear-zs is a MAP estimate: the pull to the prompts shrinks as 1/K (K0 = 2 images per class)', () => {
-    expect(LINEAR_ZS_DEFAULTS.priorShots).toBe(2);
-    expect(pullFactor(10, 10)).toBe(2); // 1 shot: twice CLAP's pull
-    expect(pullFactor(20, 10)).toBe(1); // 2 shots: CLAP's
-    expect(pullFactor(160, 10)).toBe(1 / 8); // 16 shots: an eighth
+  it('linear-zs is a MAP estimate: the pull to the prompts shrinks as 1/K (K0 = 1 image per class)', () => {
+    expect(LINEAR_ZS_DEFAULTS.priorShots).toBe(1);
+    expect(pullFactor(10, 10)).toBe(1); // 1 shot: CLAP's pull
+    expect(pullFactor(20, 10)).toBe(1 / 2);
+    expect(pullFactor(160, 10)).toBe(1 / 16);
     const distance = (w: Float32Array) => Math.hypot(...Array.from(w, (x, j) => x - prior.classEmbeddings[j]!));
     const map = trainLinearZs(train, prior, { seed: 1 });
-    expect(map.settings['pull_factor']).toBeCloseTo(2 / 8, 12);
+    expect(map.settings['pull_factor']).toBeCloseTo(1 / 8, 12);
     // CLAP's fixed pull (mean CE + lambda) is the prior weighing K images per class.
     const clap = trainLinearZs(train, prior, { seed: 1, priorShots: 8 });
     expect(clap.settings['pull_factor']).toBe(1);
@@ -89,6 +89,41 @@ describe('heads on a separable toy problem whose text prior is wrong for one cla
     // Same data, more of it (the 8 shots twice): the fixed prior counts for less, the head moves further.
     const doubled = { ...train, feats: [...train.feats, ...train.feats], labels: [...train.labels, ...train.labels] };
     expect(distance(trainLinearZs(doubled, prior, { seed: 1 }).classEmbeddings)).toBeGreaterThan(distance(map.classEmbeddings));
+  });
+  it('linear-zs centres the features on the shots\' class-balanced mean, folded into the baked bias', () => {
+    // Untrained (0 epochs): W = T and b = -T mu, i.e. the zero-shot logits minus s t_c . mu.
+    const h = trainLinearZs(train, prior, { seed: 1, epochs: 0 });
+    const mu = classBalancedMean(train, D);
+    expect(Array.from(h.classEmbeddings)).toEqual(Array.from(prior.classEmbeddings));
+    const bias = h.head.kind === 'linear' ? h.head.bias! : new Float32Array(0);
+    for (let c = 0; c < C; c++) expect(bias[c]).toBeCloseTo(-Array.from(mu).reduce((a, m, k) => a + m * prior.classEmbeddings[c * D + k]!, 0), 6);
+    // Class-balanced: repeating one class's images does not move mu.
+    const tilted = { ...train, feats: [...train.feats, ...train.feats.filter((_, i) => train.labels[i] === 0)], labels: [...train.labels, ...train.labels.filter((y) => y === 0)] };
+    Array.from(classBalancedMean(tilted, D)).forEach((m, k) => expect(m).toBeCloseTo(mu[k]!, 6));
+  });
+  it('centring removes a shared domain component that biases the prompts towards one class', () => {
+    // Every image carries a common direction u that leans towards class 0's prompt: zero-shot
+    // predicts class 0 for most images; the same head trained on centred features does not.
+    const rng = rngFor(5, 'domain');
+    const u = [0.6, 0, 0, 0, 0, 1, 1, 0];
+    const sample = (c: number) => unit(Array.from({ length: D }, (_, k) => (k === c ? 0.5 : 0) + u[k]! + 0.1 * normal(rng)));
+    const make = (n: number): HeadTrainData => {
+      const feats: Float32Array[] = [];
+      const labels: number[] = [];
+      for (let c = 0; c < C; c++) for (let i = 0; i < n; i++) { feats.push(sample(c)); labels.push(c); }
+      return { feats, labels, numClasses: C };
+    };
+    const rows = new Float32Array(C * D);
+    for (let c = 0; c < C; c++) rows[c * D + c] = 1;
+    const p: TextPrior = { classEmbeddings: rows, dim: D, logitScale: 14 };
+    const one = make(1), held = make(100);
+    const accOf = (h: { classEmbeddings: Float32Array; head: ScorableLabelSet['head'] }) => accuracy({ ...p, classEmbeddings: h.classEmbeddings, head: h.head }, held);
+    // Before any training step (0 epochs) the head is the prompt classifier, centred or not.
+    const zeroShot = accuracy(p, held);
+    expect(zeroShot).toBeLessThan(0.5);
+    expect(accOf(trainLinearZs(one, p, { seed: 1, epochs: 0, centre: false }))).toBe(zeroShot);
+    expect(accOf(trainLinearZs(one, p, { seed: 1, epochs: 0 }))).toBeGreaterThan(zeroShot + 0.4);
+    expect(accOf(trainLinearZs(one, p, { seed: 1 }))).toBeGreaterThan(0.95);
   });
   it('tip-adapter (training-free) beats zero-shot, with alpha found by leave-one-out search', () => {
     const h = buildTipAdapter(train, prior);
