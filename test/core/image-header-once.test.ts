@@ -63,7 +63,7 @@ function request(): ClassifyRequest {
   const runtime = {
     spec: { id: 'stub', preprocessorConfig: {}, imageSize: 1, dim: 2 },
     preprocessor: { preprocess: () => new Float32Array(3) },
-    encoder: { encode: async () => new Float32Array([1, 0]) },
+    encoder: { encode: async () => new Float32Array([1, 0]), imageSize: 1, status: { engine: 'onnxruntime', relaxedSimd: null, wasmMemoryBytes: null } },
   } as unknown as VisionRuntime;
   const artifact = { classEmbeddings: new Float32Array([1, 0, 0, 1]), labels: ['a', 'b'], dim: 2, logitScale: 100 };
   return {

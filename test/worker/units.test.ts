@@ -12,6 +12,9 @@ import { lazy } from '../../src/worker/runtime/lazy.ts';
 import { makeLabelSetBytes } from './helpers/test-app.ts';
 import { DEFAULT_MODEL } from '../../src/worker/vision/default-model.ts';
 import { sha256Hex } from '../../src/core/contract/sha256.ts';
+import { ImageTooLargeError } from '../../src/core/errors.ts';
+import { checkDecodeBudget } from '../../src/worker/classify/classifier.ts';
+import { imagePixelBudget, MIN_IMAGE_PIXELS } from '../../src/worker/vision/memory-budget.ts';
 
 describe('lazy', () => {
   it('shares one in-flight load between concurrent callers', async () => {
@@ -183,5 +186,30 @@ describe('LabelSetRegistry', () => {
     const bytes = await makeLabelSetBytes({ modelSha256: 'ab'.repeat(32) });
     const registry = new LabelSetRegistry(expectations);
     await expect(registry.get(new BundledLabelSetSource([{ tenant: 'demo', name: 'default', bytes }]), ref, 5000)).rejects.toMatchObject({ code: 'model_mismatch' });
+  });
+});
+
+describe('the image pixel budget beside the encoder', () => {
+  const encoder = (wasmMemoryBytes: number | null) => ({ imageSize: 224, status: { engine: 'edge-vit' as const, relaxedSimd: true, wasmMemoryBytes } });
+
+  it('leaves ViT-B/32 on edge-vit (91.4 MB of WASM) about 1.4 megapixels, the default model on onnxruntime-web its 6 MP', () => {
+    expect(imagePixelBudget(91_422_720)).toBe(1_414_290);
+    expect(imagePixelBudget(20_185_088)).toBeGreaterThan(DEFAULT_MAX_IMAGE_PIXELS);
+    expect(imagePixelBudget(null)).toBeNull();
+    expect(imagePixelBudget(127_000_000)).toBe(MIN_IMAGE_PIXELS); // never below a 640x480 photo
+  });
+
+  it("refuses a larger image with image_too_large saying what fits; passes one that fits", () => {
+    expect(() => checkDecodeBudget({ width: 1280, height: 960 }, encoder(91_422_720))).not.toThrow();
+    expect(() => checkDecodeBudget({ width: 2000, height: 1500 }, encoder(null))).not.toThrow();
+    let err: unknown;
+    try {
+      checkDecodeBudget({ width: 2000, height: 1500 }, encoder(91_422_720));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ImageTooLargeError);
+    expect((err as ImageTooLargeError).code).toBe('image_too_large');
+    expect((err as Error).message).toMatch(/at most 1414290 pixels \(e\.g\. \d+x\d+\).*87 MiB.*Downscale/);
   });
 });

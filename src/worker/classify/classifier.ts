@@ -10,6 +10,8 @@ import type { ClassifyBody } from '../../core/contract/api.ts';
 import { classifyWithHead } from '../../core/scoring.ts';
 import type { ResolvedLabelSet } from '../labelsets/registry.ts';
 import type { LabelSetRef } from '../labelsets/source.ts';
+import { imagePixelBudget } from '../vision/memory-budget.ts';
+import type { VisionEncoder } from '../vision/encoder.ts';
 import type { VisionRuntime } from '../vision/runtime.ts';
 
 /** Finds the current version of a label set, decoded (LabelSetRegistry bound to a source and TTL). */
@@ -48,11 +50,26 @@ export function checkImageSize(bytes: Uint8Array, maxPixels: number, onHeader?: 
   return header;
 }
 
+/**
+ * Refuses an image whose decoding would not fit in the isolate beside the loaded encoder
+ * (vision/memory-budget.ts); checked once the encoder's memory is known, before decoding.
+ */
+export function checkDecodeBudget(header: { width: number; height: number }, encoder: Pick<VisionEncoder, 'status' | 'imageSize'>): void {
+  const budget = imagePixelBudget(encoder.status.wasmMemoryBytes);
+  const pixels = header.width * header.height;
+  if (budget === null || pixels <= budget) return;
+  const side = Math.floor(Math.sqrt(budget / (4 / 3)));
+  throw new ImageTooLargeError(
+    `The image is ${header.width}x${header.height} (${pixels} pixels), more than this model leaves memory to decode: at most ${budget} pixels (e.g. ${Math.floor((side * 4) / 3)}x${side}), because its encoder holds ${Math.round((encoder.status.wasmMemoryBytes ?? 0) / 2 ** 20)} MiB of the isolate's 128 MB. Downscale it before sending: the model sees ${encoder.imageSize}x${encoder.imageSize}.`,
+  );
+}
+
 export class Classifier {
   async classify(bytes: Uint8Array, req: ClassifyRequest): Promise<ClassifyResult> {
     const start = performance.now();
     const header = checkImageSize(bytes, req.maxImagePixels, req.onHeader);
     const [runtime, { version, artifact: labelSet }] = await Promise.all([req.runtime(), req.lookup(req.labelSet)]);
+    checkDecodeBudget(header, runtime.encoder);
 
     const t0 = performance.now();
     const image = await decodeImage(bytes, { header, maxPixels: req.maxImagePixels, exif: req.exif ?? 'apply' });
