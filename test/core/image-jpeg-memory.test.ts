@@ -66,6 +66,8 @@ describe('the JPEG decoder with a small initial memory', () => {
     expect(big.memory[0]).toBe(16908288);
     expect(small.memory[1]).toBeLessThan(4 << 20); // a 640x480 photo needs a few MB, not 16
     expect(small.memory[3]).toBeGreaterThan(1600 * 1200 * 4); // grown for the 1600x1200 output
+    // ...and by at most 8 bytes per pixel: the worker's pixel budget counts 7 (src/worker/vision/memory-budget.ts).
+    expect(small.memory[3]).toBeLessThanOrEqual(1600 * 1200 * 8);
     small.pixels.forEach((p, i) => expect(p).toEqual(big.pixels[i]));
   });
 
