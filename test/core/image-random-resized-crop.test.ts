@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pillowResize } from '../../src/core/image/pillow-resize.ts';
-import { cropImage, horizontalFlip, randomResizedCrop, randomResizedCropBox } from '../../src/core/image/random-resized-crop.ts';
+import { horizontalFlip, randomResizedCrop, randomResizedCropBox } from '../../src/core/image/random-resized-crop.ts';
+import { cropImage } from '../../src/core/image/rgb-image.ts';
 import { makeSource } from './image-test-utils.ts';
 import { mulberry32 as seeded } from '../../src/core/random.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.ts';
 import { pillowResize, PillowFilter } from '../../src/core/image/pillow-resize.ts';
-import { cropImage } from '../../src/core/image/random-resized-crop.ts';
+import { cropImage } from '../../src/core/image/rgb-image.ts';
 import { loadFixture, makeSource, u8Mismatch, type SourceSpec, type U8Expected } from './image-test-utils.ts';
 
 interface ResizeCase {

@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import { CheckpointError } from '../errors.ts';
-import { pillowResize, PillowFilter, resizeKernels, type OutputWindow, type ResizeKernels } from './pillow-resize.ts';
-import { assertRgbImage, type RgbImage } from './rgb-image.ts';
+import { pillowResize, PillowFilter, resizeKernels, type ResizeKernels } from './pillow-resize.ts';
+import { assertRgbImage, type CropBox, type RgbImage } from './rgb-image.ts';
 
 /** transformers' OPENAI_CLIP_MEAN / OPENAI_CLIP_STD, the defaults when the config has none. */
 const OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
@@ -91,7 +91,7 @@ export function shortestEdgeOutputSize(width: number, height: number, shortestEd
  */
 export interface PreprocessPlan {
   /** The crop, in the resized image's pixels. */
-  readonly window: OutputWindow;
+  readonly window: CropBox;
   readonly kernels: ResizeKernels;
   /** Output float per channel and uint8 value: [3 * 256]. */
   readonly lut: Float32Array;
@@ -215,7 +215,7 @@ export class ClipImageProcessor {
 }
 
 /** center_crop's rectangle when it lies inside the image, else null (the crop needs padding). */
-function cropWindow(img: { width: number; height: number }, crop: CropSize): OutputWindow | null {
+function cropWindow(img: { width: number; height: number }, crop: CropSize): CropBox | null {
   const top = Math.floor((img.height - crop.height) / 2);
   const left = Math.floor((img.width - crop.width) / 2);
   if (top < 0 || left < 0) return null;

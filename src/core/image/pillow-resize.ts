@@ -7,7 +7,7 @@
  * the quantised coefficients, and so the pixels, match.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { assertRgbImage, type RgbImage } from './rgb-image.ts';
+import { assertRgbImage, cropImage, type CropBox, type RgbImage } from './rgb-image.ts';
 
 /** Pillow's resampling filter ids (PIL.Image.Resampling), as stored in preprocessor_config.json `resample`. */
 export const PillowFilter = {
@@ -133,10 +133,20 @@ function precomputeCoefficients(inSize: number, in0: number, in1: number, outSiz
   return { ksize, start, count, weights };
 }
 
-/** A pass Pillow skips (the size does not change on that axis) as coefficients: one tap of weight 1, which is exact in fixed point. */
-function identityCoefficients(first: number, n: number): Coefficients {
+/**
+ * One axis's coefficients for output pixels [first, first + n): Pillow's when the axis is resampled,
+ * else the identity (one tap of weight 1, exact in fixed point) for the pass Pillow skips.
+ */
+function axisCoefficients(resampled: boolean, inSize: number, in0: number, in1: number, outSize: number, filter: Filter, first: number, n: number): Coefficients {
+  if (resampled) return precomputeCoefficients(inSize, in0, in1, outSize, filter, first, n);
   const start = Int32Array.from({ length: n }, (_, i) => first + i);
   return { ksize: 1, start, count: new Int32Array(n).fill(1), weights: new Int32Array(n).fill(1 << PRECISION_BITS) };
+}
+
+/** Which passes Pillow's ImagingResample runs (libImaging/Resample.c: need_horizontal, need_vertical). */
+function passes(img: { width: number; height: number }, width: number, height: number, box: readonly [number, number, number, number]): { horizontal: boolean; vertical: boolean } {
+  const [x0, y0, x1, y1] = box;
+  return { horizontal: width !== img.width || x0 !== 0 || x1 !== width, vertical: height !== img.height || y0 !== 0 || y1 !== height };
 }
 
 function filterOf(filterId: PillowFilter): Filter {
@@ -147,14 +157,6 @@ function filterOf(filterId: PillowFilter): Filter {
     );
   }
   return filter;
-}
-
-/** A rectangle of the resized image: output columns [left, left + width), rows [top, top + height). */
-export interface OutputWindow {
-  left: number;
-  top: number;
-  width: number;
-  height: number;
 }
 
 /** Both axes' coefficients of `Image.resize((width, height), filter)` on a whole `inWidth` x `inHeight` image, for one window of the output. */
@@ -168,13 +170,12 @@ export interface ResizeKernels {
  * A pass Pillow skips gets identity coefficients, so running both passes always gives Pillow's bytes.
  * Used by resizers that run outside this file (the edge-vit engine's WASM preprocessing).
  */
-export function resizeKernels(inWidth: number, inHeight: number, width: number, height: number, filterId: PillowFilter, window: OutputWindow): ResizeKernels {
+export function resizeKernels(inWidth: number, inHeight: number, width: number, height: number, filterId: PillowFilter, window: CropBox): ResizeKernels {
   const filter = filterOf(filterId);
-  const needHorizontal = width !== inWidth;
-  const needVertical = height !== inHeight;
+  const need = passes({ width: inWidth, height: inHeight }, width, height, [0, 0, inWidth, inHeight]);
   return {
-    horizontal: needHorizontal ? precomputeCoefficients(inWidth, 0, inWidth, width, filter, window.left, window.width) : identityCoefficients(window.left, window.width),
-    vertical: needVertical ? precomputeCoefficients(inHeight, 0, inHeight, height, filter, window.top, window.height) : identityCoefficients(window.top, window.height),
+    horizontal: axisCoefficients(need.horizontal, inWidth, 0, inWidth, width, filter, window.left, window.width),
+    vertical: axisCoefficients(need.vertical, inHeight, 0, inHeight, height, filter, window.top, window.height),
   };
 }
 
@@ -192,7 +193,7 @@ export interface ResizeOptions {
    * Compute only this rectangle of the output (what a centre crop keeps): the bytes equal the same
    * rectangle of the whole resize, at a fraction of the work. Default: the whole output.
    */
-  window?: OutputWindow;
+  window?: CropBox;
 }
 
 /** `Image.resize((width, height), filter, box)` on an RGB image, byte-identical to Pillow. */
@@ -215,14 +216,13 @@ export function pillowResize(img: RgbImage, width: number, height: number, optio
   const whole = win.left === 0 && win.top === 0 && win.width === width && win.height === height;
   // Image.resize returns a plain copy when nothing changes.
   if (width === img.width && height === img.height && x0 === 0 && y0 === 0 && x1 === img.width && y1 === img.height) {
-    return whole ? { width, height, data: img.data.slice() } : cropRgb(img, win);
+    return whole ? { width, height, data: img.data.slice() } : cropImage(img, win);
   }
 
-  const needHorizontal = width !== img.width || x0 !== 0 || x1 !== width;
-  const needVertical = height !== img.height || y0 !== 0 || y1 !== height;
+  const { horizontal: needHorizontal, vertical: needVertical } = passes(img, width, height, box);
 
   // Rows of the window: Pillow's coefficients for those output rows (or, with no vertical pass, the rows themselves).
-  const vert = needVertical ? precomputeCoefficients(img.height, y0, y1, height, filter, win.top, win.height) : identityCoefficients(win.top, win.height);
+  const vert = axisCoefficients(needVertical, img.height, y0, y1, height, filter, win.top, win.height);
   // Only rows [yFirst, yLast) of the source are read by the vertical pass.
   const yFirst = vert.start[0] as number;
   const yLast = (vert.start[win.height - 1] as number) + (vert.count[win.height - 1] as number);
@@ -234,20 +234,11 @@ export function pillowResize(img: RgbImage, width: number, height: number, optio
     src = resampleHorizontal(img, yFirst, yLast - yFirst, win.width, horiz);
     rowOffset = yFirst;
   } else if (win.left !== 0 || win.width !== img.width) {
-    src = cropRgb(img, { left: win.left, top: yFirst, width: win.width, height: yLast - yFirst });
+    src = cropImage(img, { left: win.left, top: yFirst, width: win.width, height: yLast - yFirst });
     rowOffset = yFirst;
   }
   if (needVertical) return resampleVertical(src, rowOffset, win.height, vert);
-  return rowOffset === win.top && src.height === win.height ? src : cropRgb(src, { left: 0, top: win.top - rowOffset, width: win.width, height: win.height });
-}
-
-function cropRgb(img: RgbImage, r: OutputWindow): RgbImage {
-  const out = new Uint8Array(r.width * r.height * 3);
-  for (let y = 0; y < r.height; y++) {
-    const from = ((r.top + y) * img.width + r.left) * 3;
-    out.set(img.data.subarray(from, from + r.width * 3), y * r.width * 3);
-  }
-  return { width: r.width, height: r.height, data: out };
+  return rowOffset === win.top && src.height === win.height ? src : cropImage(src, { left: 0, top: win.top - rowOffset, width: win.width, height: win.height });
 }
 
 function resampleHorizontal(img: RgbImage, firstRow: number, rows: number, outWidth: number, c: Coefficients): RgbImage {

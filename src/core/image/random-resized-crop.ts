@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { pillowResize, PillowFilter } from './pillow-resize.ts';
-import { assertRgbImage, type RgbImage } from './rgb-image.ts';
+import { assertRgbImage, cropImage, type CropBox, type RgbImage } from './rgb-image.ts';
 
 export interface RandomResizedCropOptions {
   /** Range of the crop's area as a fraction of the image area, e.g. [0.08, 1]. */
@@ -13,13 +13,6 @@ export interface RandomResizedCropOptions {
   ratio: readonly [number, number];
   /** Output side length: the crop is resized to size x size. */
   size: number;
-}
-
-export interface CropBox {
-  top: number;
-  left: number;
-  height: number;
-  width: number;
 }
 
 /** Python's round(): halves go to the even neighbour. */
@@ -65,20 +58,6 @@ export function randomResizedCropBox(width: number, height: number, rng: () => n
     h = height;
   }
   return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height: h, width: w };
-}
-
-/** Copies a rectangle out of an image (PIL's Image.crop for a box inside the image). */
-export function cropImage(img: RgbImage, box: CropBox): RgbImage {
-  const { top, left, height, width } = box;
-  if (top < 0 || left < 0 || height <= 0 || width <= 0 || top + height > img.height || left + width > img.width) {
-    throw new InvalidArgumentError(`Crop ${width}x${height} at (${left}, ${top}) does not fit in the ${img.width}x${img.height} image.`);
-  }
-  const out = new Uint8Array(width * height * 3);
-  for (let r = 0; r < height; r++) {
-    const src = ((top + r) * img.width + left) * 3;
-    out.set(img.data.subarray(src, src + width * 3), r * width * 3);
-  }
-  return { width, height, data: out };
 }
 
 /** RandomResizedCrop: a random box (randomResizedCropBox), cropped and resized to size x size with Pillow bicubic. */

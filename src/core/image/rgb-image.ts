@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors.ts';
+
 /** A decoded 8-bit image: RGB interleaved, row-major, 3 bytes per pixel (what Pillow's `convert('RGB')` holds). */
 export interface RgbImage {
   width: number;
@@ -24,6 +26,28 @@ export function indexedToRgb(width: number, height: number, indices: Uint8Array,
     out[i * 3] = lut[p] as number;
     out[i * 3 + 1] = lut[p + 1] as number;
     out[i * 3 + 2] = lut[p + 2] as number;
+  }
+  return { width, height, data: out };
+}
+
+/** A rectangle of an image, in whole pixels. */
+export interface CropBox {
+  top: number;
+  left: number;
+  height: number;
+  width: number;
+}
+
+/** Copies a rectangle out of an image (PIL's Image.crop for a box inside the image). */
+export function cropImage(img: RgbImage, box: CropBox): RgbImage {
+  const { top, left, height, width } = box;
+  if (top < 0 || left < 0 || height <= 0 || width <= 0 || top + height > img.height || left + width > img.width) {
+    throw new InvalidArgumentError(`Crop ${width}x${height} at (${left}, ${top}) does not fit in the ${img.width}x${img.height} image.`);
+  }
+  const out = new Uint8Array(width * height * 3);
+  for (let r = 0; r < height; r++) {
+    const src = ((top + r) * img.width + left) * 3;
+    out.set(img.data.subarray(src, src + width * 3), r * width * 3);
   }
   return { width, height, data: out };
 }
