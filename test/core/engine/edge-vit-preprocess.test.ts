@@ -9,19 +9,16 @@ import { growTo, instantiateKernels, type EdgeVitKernels } from '../../../src/co
 import { EdgeVitPreprocessor } from '../../../src/core/engine/preprocess.ts';
 import { ClipImageProcessor } from '../../../src/core/image/clip-image-processor.ts';
 import { PillowFilter } from '../../../src/core/image/pillow-resize.ts';
-import { loadEdgeVitModules } from '../../../src/train/engine/edge-vit-node.ts';
-import { buildEngine } from '../../../scripts/build-engine.mjs';
 import { makeSource } from '../image-test-utils.ts';
+import { engineModules } from './engine-modules.ts';
 
 type Variant = { name: string; make: () => EdgeVitKernels };
 let variants: Variant[] = [];
 
 beforeAll(async () => {
-  await buildEngine({ quiet: true });
-  const m = loadEdgeVitModules();
-  if (!m.relaxed) throw new Error('Node 22 validates relaxed SIMD; the relaxed module did not validate');
+  const m = await engineModules();
   variants = [
-    { name: 'relaxed', make: () => instantiateKernels(m.relaxed!) },
+    { name: 'relaxed', make: () => instantiateKernels(m.relaxed) },
     { name: 'plain SIMD', make: () => instantiateKernels(m.simd) },
   ];
 });
