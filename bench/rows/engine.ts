@@ -15,7 +15,6 @@
  * - $ per million classifications from the worker's own time per request at Workers Standard's
  *   price ($0.02 per million CPU-ms + $0.30 per million requests), beside Workers AI resnet-50's $2.81.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +30,8 @@ import { AdminClient } from '../../src/train/publish/admin-client.ts';
 import { readModelFolder } from '../../src/train/publish/model-folder.ts';
 import { median, round, summarize, timeRuns } from '../lib/stats.ts';
 import { InspectorClient, isolateBytes, type IsolateHeap } from '../lib/inspector.ts';
+import { runMemoryChild } from '../lib/memory-child.ts';
 import { classifyOnce, startWorker } from '../lib/worker.ts';
-import { REPO_ROOT } from '../lib/paths.ts';
 import { runEncoder } from './encoder.ts';
 import { writeConfig } from './model-from-r2.ts';
 
@@ -91,7 +90,6 @@ export interface EngineRow {
   ortweb_usd_per_million?: number;
   workers_ai_resnet50_usd_per_million?: number;
   isolate_estimate?: { load_peak_bytes: number; steady_peak_bytes: number; engine_wasm_bytes: number; other_wasm_bytes: number; js_heap_used_bytes: number };
-  /** workerd only: the isolate's memory measured inside workerd (V8's Runtime.getHeapUsage through the inspector), sampled during the cold request (model load) and after the warm ones. */
   /**
    * workerd only: the isolate's memory measured inside workerd: V8's Runtime.getHeapUsage through the
    * inspector (JS heap + embedder + ArrayBuffer backing stores) plus the WASM memories /healthz
@@ -106,19 +104,7 @@ export interface EngineRow {
 interface MemoryChild { top: string; relaxed: boolean; engineWasmBytes: number; otherWasmBytes: number; jsHeapUsed: number; loadPeak: number; steadyPeak: number }
 
 function engineMemory(m: EngineBenchModel, jpegPath: string): Promise<MemoryChild> {
-  const args = [m.edgeVit.path, join(m.dir, 'preprocessor_config.json'), m.labelSets.edgeVit, jpegPath];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', join(REPO_ROOT, 'bench', 'rows', 'engine-memory-child.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`engine memory child exited ${code}: ${err.slice(-1500)}`));
-      else resolve(JSON.parse(line) as MemoryChild);
-    });
-  });
+  return runMemoryChild<MemoryChild>('engine-memory-child.ts', [m.edgeVit.path, join(m.dir, 'preprocessor_config.json'), m.labelSets.edgeVit, jpegPath]);
 }
 
 /** Cosine of the engine's and onnxruntime's int8 embeddings to the fp32 encoder's, over `n` test images. */

@@ -13,11 +13,11 @@
  * Node's own RSS is reported too, but it includes Node itself, onnxruntime-web's compiled code and
  * libraries, which a Worker isolate does not count against its 128 MB.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { synthPreprocessorConfig } from '../../src/train/synth/architectures.ts';
-import { BENCH_CACHE, REPO_ROOT } from '../lib/paths.ts';
+import { runMemoryChild } from '../lib/memory-child.ts';
+import { BENCH_CACHE } from '../lib/paths.ts';
 
 export interface MemoryResult {
   readonly model: string;
@@ -41,17 +41,6 @@ export interface MemoryResult {
   readonly top: string;
 }
 
-function runChild(args: string[]): Promise<string> {
-  return new Promise((resolveOut, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', join(REPO_ROOT, 'bench', 'rows', 'memory-child.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('exit', (code) => (code === 0 ? resolveOut(out) : reject(new Error(`memory child failed (${code}): ${err.slice(-2000)}`))));
-  });
-}
-
 /** How the encoder is given to onnxruntime-web. */
 export type EncoderFiles =
   | { readonly onnxPath: string; readonly dataPath?: string }
@@ -62,8 +51,7 @@ export async function runMemory(name: string, files: EncoderFiles, labelSetPath:
   const cfg = join(BENCH_CACHE, 'preprocessor_224.json');
   if (!existsSync(cfg)) writeFileSync(cfg, JSON.stringify(synthPreprocessorConfig('vit-b-32')));
   const args = 'partsJson' in files ? [files.partsJson, labelSetPath, jpegPath] : [files.onnxPath, labelSetPath, jpegPath, ...(files.dataPath ? [files.dataPath] : [])];
-  const line = (await runChild(args)).trim().split('\n').pop()!;
-  const r = JSON.parse(line) as { top: string; modelBytes: number; externalBytes: number; wasmBytes: number; jsHeapUsed: number; maxRss: number; atCreate: { wasm: number; heapUsed: number; heldBytes: number } };
+  const r = await runMemoryChild<{ top: string; modelBytes: number; externalBytes: number; wasmBytes: number; jsHeapUsed: number; maxRss: number; atCreate: { wasm: number; heapUsed: number; heldBytes: number } }>('memory-child.ts', args);
   const held = r.modelBytes;
   return {
     model: name,
