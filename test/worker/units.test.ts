@@ -13,7 +13,7 @@ import { makeLabelSetBytes } from './helpers/test-app.ts';
 import { DEFAULT_MODEL } from '../../src/worker/vision/default-model.ts';
 import { sha256Hex } from '../../src/core/contract/sha256.ts';
 import { ImageTooLargeError } from '../../src/core/errors.ts';
-import { checkDecodeBudget } from '../../src/worker/classify/classifier.ts';
+import { decodePixelLimit } from '../../src/worker/classify/classifier.ts';
 import { imagePixelBudget, MIN_IMAGE_PIXELS } from '../../src/worker/vision/memory-budget.ts';
 
 describe('lazy', () => {
@@ -200,11 +200,13 @@ describe('the image pixel budget beside the encoder', () => {
   });
 
   it("refuses a larger image with image_too_large saying what fits; passes one that fits", () => {
-    expect(() => checkDecodeBudget({ width: 1280, height: 960 }, encoder(91_422_720))).not.toThrow();
-    expect(() => checkDecodeBudget({ width: 2000, height: 1500 }, encoder(null))).not.toThrow();
+    // The decoders are then held to the lower limit; a deployment limit below the budget stays.
+    expect(decodePixelLimit({ width: 1280, height: 960 }, encoder(91_422_720), DEFAULT_MAX_IMAGE_PIXELS)).toBe(1_414_290);
+    expect(decodePixelLimit({ width: 1280, height: 960 }, encoder(91_422_720), 1_000_000)).toBe(1_000_000);
+    expect(decodePixelLimit({ width: 2000, height: 1500 }, encoder(null), DEFAULT_MAX_IMAGE_PIXELS)).toBe(DEFAULT_MAX_IMAGE_PIXELS);
     let err: unknown;
     try {
-      checkDecodeBudget({ width: 2000, height: 1500 }, encoder(91_422_720));
+      decodePixelLimit({ width: 2000, height: 1500 }, encoder(91_422_720), DEFAULT_MAX_IMAGE_PIXELS);
     } catch (e) {
       err = e;
     }

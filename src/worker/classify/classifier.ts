@@ -51,13 +51,15 @@ export function checkImageSize(bytes: Uint8Array, maxPixels: number, onHeader?: 
 }
 
 /**
- * Refuses an image whose decoding would not fit in the isolate beside the loaded encoder
- * (vision/memory-budget.ts); checked once the encoder's memory is known, before decoding.
+ * The pixel limit this image is decoded under: the deployment's, lowered to what the isolate's
+ * memory leaves beside the loaded encoder (vision/memory-budget.ts). Checked once the encoder's
+ * memory is known, before decoding; the decoders' own heap caps then follow the same limit.
  */
-export function checkDecodeBudget(header: { width: number; height: number }, encoder: Pick<VisionEncoder, 'status' | 'imageSize'>): void {
+export function decodePixelLimit(header: { width: number; height: number }, encoder: Pick<VisionEncoder, 'status' | 'imageSize'>, maxImagePixels: number): number {
   const budget = imagePixelBudget(encoder.status.wasmMemoryBytes);
   const pixels = header.width * header.height;
-  if (budget === null || pixels <= budget) return;
+  if (budget === null || budget >= maxImagePixels) return maxImagePixels;
+  if (pixels <= budget) return budget;
   const side = Math.floor(Math.sqrt(budget / (4 / 3)));
   throw new ImageTooLargeError(
     `The image is ${header.width}x${header.height} (${pixels} pixels), more than this model leaves memory to decode: at most ${budget} pixels (e.g. ${Math.floor((side * 4) / 3)}x${side}), because its encoder holds ${Math.round((encoder.status.wasmMemoryBytes ?? 0) / 2 ** 20)} MiB of the isolate's 128 MB. Downscale it before sending: the model sees ${encoder.imageSize}x${encoder.imageSize}.`,
@@ -69,10 +71,10 @@ export class Classifier {
     const start = performance.now();
     const header = checkImageSize(bytes, req.maxImagePixels, req.onHeader);
     const [runtime, { version, artifact: labelSet }] = await Promise.all([req.runtime(), req.lookup(req.labelSet)]);
-    checkDecodeBudget(header, runtime.encoder);
+    const maxPixels = decodePixelLimit(header, runtime.encoder, req.maxImagePixels);
 
     const t0 = performance.now();
-    const image = await decodeImage(bytes, { header, maxPixels: req.maxImagePixels, exif: req.exif ?? 'apply' });
+    const image = await decodeImage(bytes, { header, maxPixels, exif: req.exif ?? 'apply' });
     const t1 = performance.now();
     const pixels = runtime.preprocessor.preprocess(image);
     const t2 = performance.now();
