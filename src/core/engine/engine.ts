@@ -11,7 +11,7 @@
  * Web-standard only (no node:*, no Worker API): used by the worker and by Node.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { EDGE_VIT_ALIGN, edgeVitDims, linearTensorNames, roundUp, type EdgeVitConfig, type EdgeVitHeader } from './format.ts';
+import { bumpAllocator, EDGE_VIT_ALIGN, edgeVitDims, linearTensorNames, roundUp, type EdgeVitConfig, type EdgeVitHeader } from './format.ts';
 import type { ClipImageProcessor } from '../image/clip-image-processor.ts';
 import { growTo, type EdgeVitKernels } from './kernels.ts';
 import { EdgeVitPreprocessor } from './preprocess.ts';
@@ -46,12 +46,7 @@ export function scratchLayout(c: EdgeVitConfig, start: number): ScratchLayout {
   const d = edgeVitDims(c);
   const rows = roundUp(d.seq, 4);
   const keys = roundUp(d.seq, 16);
-  let p = roundUp(start, EDGE_VIT_ALIGN);
-  const take = (bytes: number) => {
-    const at = p;
-    p = roundUp(p + bytes, EDGE_VIT_ALIGN);
-    return at;
-  };
+  const { take, end } = bumpAllocator(start, EDGE_VIT_ALIGN);
   const hCols = Math.max(d.qkvPad, d.interPad, d.widthPad);
   const qCols = Math.max(d.patchKPad, d.widthPad, d.interPad);
   const l: Omit<ScratchLayout, 'end'> = {
@@ -70,7 +65,7 @@ export function scratchLayout(c: EdgeVitConfig, start: number): ScratchLayout {
     zeros: take(d.projPad * 4), // a zero bias; never written (grown memory is zero-filled)
     out: take(d.projPad * 4),
   };
-  return { ...l, end: p };
+  return { ...l, end: end() };
 }
 
 export class EdgeVitRuntime implements EdgeVitEngine {

@@ -65,6 +65,19 @@ export interface EdgeVitHeader {
 
 export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 
+/** Lays buffers out one after another from `start`, each at a multiple of `align`; `end()` is past the last. */
+export function bumpAllocator(start: number, align: number): { take(bytes: number): number; end(): number } {
+  let p = roundUp(start, align);
+  return {
+    take(bytes) {
+      const at = p;
+      p = roundUp(p + bytes, align);
+      return at;
+    },
+    end: () => p,
+  };
+}
+
 /** Derived sizes the exporter, the loader and the forward pass share. */
 export function edgeVitDims(c: EdgeVitConfig) {
   const grid = c.imageSize / c.patchSize;

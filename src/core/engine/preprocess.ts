@@ -12,6 +12,7 @@
 import type { ClipImageProcessor } from '../image/clip-image-processor.ts';
 import type { Coefficients } from '../image/pillow-resize.ts';
 import { assertRgbImage, type RgbImage } from '../image/rgb-image.ts';
+import { bumpAllocator, roundUp } from './format.ts';
 import type { EdgeVitKernels } from './kernels.ts';
 
 /** A byte range of WASM memory the preprocessing may use freely. */
@@ -20,17 +21,10 @@ export interface ScratchRegion {
   readonly end: number;
 }
 
-const align16 = (n: number) => (n + 15) & ~15;
-
 /** Bytes of the kernel buffers for one image, laid out from `at`; null if they would pass `end`. */
 function layout(at: number, end: number, srcBytes: number, cols: number, rows: number, h: Coefficients, v: Coefficients, ring: number) {
-  let p = align16(at);
-  const take = (bytes: number) => {
-    const a = p;
-    p = align16(p + bytes);
-    return a;
-  };
-  const rowBytes = align16(cols * 4);
+  const { take, end: last } = bumpAllocator(at, 16);
+  const rowBytes = roundUp(cols * 4, 16);
   const l = {
     lut: take(3 * 256 * 4),
     hStart: take(cols * 4),
@@ -42,7 +36,7 @@ function layout(at: number, end: number, srcBytes: number, cols: number, rows: n
     row: take(rowBytes),
     rowBytes,
   };
-  return p <= end ? l : null;
+  return last() <= end ? l : null;
 }
 
 export class EdgeVitPreprocessor {
