@@ -1,7 +1,6 @@
 /** Small pixel helpers shared by the decoders. */
 import { InvalidImageError } from '../errors.ts';
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+import { HOST_IS_LITTLE_ENDIAN } from '../host-endianness.ts';
 
 /** RGBA (what the WASM decoders return) -> RGB, alpha dropped without compositing (Pillow's convert('RGB')). */
 export function rgbaToRgb(rgba: Uint8Array | Uint8ClampedArray): Uint8Array {
@@ -10,7 +9,7 @@ export function rgbaToRgb(rgba: Uint8Array | Uint8ClampedArray): Uint8Array {
   let i = 0;
   // Four pixels per step as 32-bit words (4 loads, 3 stores instead of 12 and 12): this copy is
   // on every request's path (a 640x480 JPEG: 1.2 ms byte by byte in workerd).
-  if (LITTLE_ENDIAN && (rgba.byteOffset & 3) === 0) {
+  if (HOST_IS_LITTLE_ENDIAN && (rgba.byteOffset & 3) === 0) {
     const src = new Uint32Array(rgba.buffer, rgba.byteOffset, n);
     const dst = new Uint32Array(rgb.buffer, 0, (n >> 2) * 3);
     for (let w = 0; i + 4 <= n; i += 4, w += 3) {

@@ -6,6 +6,7 @@
  * existing models (onnx-model-io.ts) shares the data-type table and the node and tensor encoders.
  */
 import { ProtoMessage } from './protobuf.ts';
+import { HOST_IS_LITTLE_ENDIAN } from '../../core/host-endianness.ts';
 
 export type ElemType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool';
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
@@ -22,9 +23,6 @@ export const ELEM_TYPE_CODE: Readonly<Record<ElemType, DataTypeCode>> = {
   bool: DataType.BOOL,
   float64: DataType.DOUBLE,
 };
-
-/** raw_data must be little-endian; typed arrays use the host's byte order. */
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface TensorSpec {
   readonly name: string;
@@ -108,6 +106,7 @@ export function encodeTensor(t: TensorSpec): ProtoMessage {
   if (elemTypeOf(t.data) !== t.elemType) {
     throw new Error(`tensor "${t.name}": a ${t.data.constructor.name} cannot hold ${t.elemType} (expected ${ARRAY_NAME[t.elemType]})`);
   }
+  // raw_data must be little-endian; typed arrays use the host's byte order.
   if (!HOST_IS_LITTLE_ENDIAN && t.data.BYTES_PER_ELEMENT > 1) {
     throw new Error('ONNX raw_data is little-endian; this host is big-endian, which the writer does not support');
   }

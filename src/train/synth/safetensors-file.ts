@@ -4,13 +4,12 @@
  * layout as serializeSafetensors: names sorted, header padded so data starts 8-byte aligned.
  */
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { HOST_IS_LITTLE_ENDIAN } from '../../core/host-endianness.ts';
 
 export interface F32TensorToWrite {
   readonly shape: readonly number[];
   readonly data: Float32Array;
 }
-
-const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function writeSafetensorsF32(path: string, tensors: ReadonlyMap<string, F32TensorToWrite>, metadata: Record<string, string> = {}): number {
   if (!HOST_IS_LITTLE_ENDIAN) throw new Error('safetensors data is little-endian; this host is big-endian');
